@@ -1,0 +1,198 @@
+"""The front door: ``ecomlytics --help``.
+
+Each command is a thin wrapper over an importable library function; heavy modules (dbt,
+Superset) are imported only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ecomlytics import settings
+
+app = typer.Typer(
+    help="E-commerce growth analytics: load visits/orders/costs into ClickHouse, build dbt marts, "
+    "serve Superset dashboards.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+export_app = typer.Typer(help="Export data for scheduled jobs (no UI needed).", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+console = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            envvar=settings.WAREHOUSE_ENV,
+            help="Warehouse DSN: chdb:///abs/dir (embedded, default ./var/warehouse) "
+            "or http(s)://user:pass@host:port (ClickHouse server).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    # Every library function reads the DSN through settings.warehouse_dsn(), so publishing the
+    # option once here makes every command (and dbt, Superset) honour it.
+    if warehouse:
+        os.environ[settings.WAREHOUSE_ENV] = warehouse
+
+
+@app.command()
+def init() -> None:
+    """Create the raw databases and tables (idempotent)."""
+    from ecomlytics.warehouse import config, connect
+    from loaders.ingest import init_warehouse
+
+    client = connect()
+    init_warehouse(client)
+    console.print(f"[green]warehouse ready[/] at {config().redacted()}")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Directory to write the CSV files into.")] = Path("var/data"),
+    users: Annotated[int, typer.Option(help="Number of distinct visitors.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Length of the period in days.")] = 365,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 42,
+    start: Annotated[str, typer.Option(help="First day of the period (YYYY-MM-DD).")] = "2017-06-01",
+    bad_rows: Annotated[float, typer.Option(help="Share of deliberately bad rows (quarantine demo).")] = 0.001,
+) -> None:
+    """Write realistic, deterministic sample inputs (visits, orders, costs, items, customers, events)."""
+    from datetime import date
+
+    from ecomlytics.generate import generate as run_generate
+
+    files = run_generate(
+        out, users=users, days=days, seed=seed, start=date.fromisoformat(start), bad_share=bad_rows
+    )
+    for kind, path in files.items():
+        console.print(f"{kind:12} {path}")
+
+
+class Kind(str, Enum):
+    visits = "visits"
+    orders = "orders"
+    costs = "costs"
+    order_items = "order_items"
+    customers = "customers"
+    events = "events"
+
+
+@app.command()
+def load(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Input files (CSV, CSV.gz, Parquet).")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Load every known input in DIR, chosen by file name.")
+    ] = None,
+    kind: Annotated[Kind | None, typer.Option(help="Input kind, when a file name does not tell.")] = None,
+) -> None:
+    """Load input files into the raw layer: validated, quarantined, idempotent, all-or-nothing."""
+    from ecomlytics.warehouse import connect
+    from loaders.ingest import load_files
+
+    if not paths and not directory:
+        raise typer.BadParameter("give files to load or --dir DIR")
+    results = load_files(connect(), paths or [], directory=directory, kind=kind.value if kind else None)
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def build(
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+    select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'marts.crm'.")] = None,
+) -> None:
+    """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
+    from ecomlytics.build import run_dbt
+
+    ok = run_dbt("build", full_refresh=full_refresh, select=select)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def kpi() -> None:
+    """Print the headline KPIs (marts.kpi_headline)."""
+    from ecomlytics.headline import print_headline
+    from ecomlytics.warehouse import connect
+
+    print_headline(connect())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve Superset on.")] = 8088,
+    refresh_every: Annotated[
+        int, typer.Option(help="Minutes between scheduled refreshes (load --dir inbox + dbt build); 0 = off.")
+    ] = 0,
+    inbox: Annotated[Path | None, typer.Option(help="Directory the scheduled refresh loads new files from.")] = None,
+) -> None:
+    """Prepare Superset (metadata, admin, roles, dashboards) and serve it.
+
+    In embedded mode this process holds the chDB warehouse: stop it before running other
+    commands against the same warehouse, or let it run the refreshes (--refresh-every).
+    """
+    from ecomlytics.serve import serve as run_serve
+
+    run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox)
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+@export_app.command("rfm")
+def export_rfm(
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    segment: Annotated[list[str] | None, typer.Option(help="RFM segment(s), e.g. 'Lost VIP'.")] = None,
+    macro_segment: Annotated[list[str] | None, typer.Option(help="Macro-segment(s): New, Active, Churn.")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or xlsx.")] = ExportFormat.csv,
+    only_consented: Annotated[
+        str | None, typer.Option(help="Keep only contacts opted in to this channel: email, sms or push.")
+    ] = None,
+) -> None:
+    """Export RFM segment contacts (name, e-mail, phone, consent flags) for CRM campaigns."""
+    from ecomlytics.export import export_rfm_contacts
+    from ecomlytics.warehouse import connect
+
+    n = export_rfm_contacts(
+        connect(),
+        out,
+        segments=segment or [],
+        macro_segments=macro_segment or [],
+        fmt=fmt.value,
+        only_consented=only_consented,
+    )
+    console.print(f"[green]{n} contacts[/] -> {out}")
+
+
+@app.command()
+def run(
+    data: Annotated[
+        Path | None, typer.Option(help="Directory of input files; default: generate sample data first.")
+    ] = None,
+    users: Annotated[int, typer.Option(help="Sample data size when generating.")] = 20_000,
+    days: Annotated[int, typer.Option(help="Sample period when generating.")] = 365,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve dashboards at the end.")] = True,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve Superset on.")] = 8088,
+) -> None:
+    """The main job: data -> warehouse -> marts -> dashboards, in one process."""
+    from ecomlytics.pipeline import run_pipeline
+
+    run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,31 @@
+"""Where ecomlytics keeps its local state and which warehouse it talks to.
+
+Everything generated on this machine (embedded warehouse, Superset metadata DB, secret key,
+sample data, logs) lives under one state dir, ``$ECOMLYTICS_HOME`` (default ``./var``), so a
+checkout stays clean and secrets never land in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "ECOMLYTICS_HOME"
+WAREHOUSE_ENV = "ECOMLYTICS_WAREHOUSE"
+
+
+def state_dir() -> Path:
+    """The local state dir (created on first use)."""
+    path = Path(os.environ.get(HOME_ENV, "var")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_warehouse_dsn() -> str:
+    """Embedded chDB in the state dir: the default when nothing is configured."""
+    return f"chdb://{state_dir() / 'warehouse'}"
+
+
+def warehouse_dsn(override: str | None = None) -> str:
+    """The DSN in force: explicit ``--warehouse`` > ``$ECOMLYTICS_WAREHOUSE`` > embedded default."""
+    return override or os.environ.get(WAREHOUSE_ENV) or default_warehouse_dsn()

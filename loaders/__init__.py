@@ -1,0 +1,1 @@
+"""Loaders: CSV / CSV.gz / Parquet inputs -> typed, validated raw tables in ClickHouse."""

@@ -1,0 +1,206 @@
+"""The raw layer (database ``raw``): one table per input plus ``load_log`` and ``quarantine``.
+
+Each input is described once here: its columns in contract order, the ClickHouse type of each,
+whether the input must carry it, and the key by which a later load replaces an earlier row.
+DDL and the loaders' parsing are both derived from these specs.
+
+Guarantee to readers (dbt): raw tables hold only rows of committed loads. Keyed tables may still
+hold several versions of a key until merges run, so readers keep the row of the highest
+``load_id`` per key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RAW_DB = "raw"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # snake_case name in the raw table
+    ch_type: str  # ClickHouse type in the raw table
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of the contract (section 1) and its raw table (section 2)."""
+
+    kind: str  # visits, orders, costs, order_items, customers, events
+    table: str
+    file_names: tuple[str, ...]  # file name stems that identify this input in `load --dir`
+    columns: tuple[Column, ...]
+    order_by: str
+    key: tuple[str, ...] = ()  # a later load replaces the earlier row with the same key
+    partition_by: str = "load_id"
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+LC = "LowCardinality(String)"
+MONEY = "Decimal(18, 2)"
+
+INPUTS: dict[str, InputSpec] = {
+    spec.kind: spec
+    for spec in (
+        InputSpec(
+            kind="visits",
+            table="visits",
+            file_names=("visits_log", "visits"),
+            columns=(
+                Column("uid", "UInt64", True),
+                Column("device", LC, True),
+                Column("start_ts", "DateTime", True),
+                Column("end_ts", "DateTime", True),
+                Column("source_id", "UInt32", True),
+                Column("os", LC),
+                Column("country", LC),
+                Column("region", LC),
+                Column("city", LC),
+            ),
+            order_by="(uid, start_ts)",
+        ),
+        InputSpec(
+            kind="orders",
+            table="orders",
+            file_names=("orders_log", "orders"),
+            columns=(
+                Column("order_id", "String"),
+                Column("uid", "UInt64", True),
+                Column("buy_ts", "DateTime", True),
+                Column("revenue", MONEY, True),
+                Column("country", LC),
+                Column("region", LC),
+                Column("city", LC),
+            ),
+            order_by="(order_id)",
+            key=("order_id",),
+        ),
+        InputSpec(
+            kind="costs",
+            table="costs",
+            file_names=("costs",),
+            columns=(
+                Column("source_id", "UInt32", True),
+                Column("dt", "Date", True),
+                Column("costs", MONEY, True),
+            ),
+            order_by="(source_id, dt)",
+            key=("source_id", "dt"),
+        ),
+        InputSpec(
+            kind="order_items",
+            table="order_items",
+            file_names=("order_items", "orders_items", "items"),
+            columns=(
+                Column("order_id", "String", True),
+                Column("sku", "String", True),
+                Column("category", LC, True),
+                Column("quantity", "UInt32", True),
+                Column("unit_price", MONEY, True),
+                Column("product_name", "String"),
+                Column("variant", "String"),
+            ),
+            order_by="(order_id, sku)",
+            key=("order_id", "sku", "variant"),
+        ),
+        InputSpec(
+            kind="customers",
+            table="customers",
+            file_names=("customers",),
+            columns=(
+                Column("uid", "UInt64", True),
+                Column("name", "String"),
+                Column("email", "String"),
+                Column("phone", "String"),
+                Column("city", LC),
+                Column("registered_at", "Nullable(DateTime)"),
+                Column("email_opt_in", "UInt8"),
+                Column("sms_opt_in", "UInt8"),
+                Column("push_opt_in", "UInt8"),
+                Column("gender", LC),
+                Column("birth_date", "Nullable(Date)"),
+            ),
+            order_by="(uid)",
+            key=("uid",),
+        ),
+        InputSpec(
+            kind="events",
+            table="events",
+            file_names=("events", "behaviour_events", "behavior_events"),
+            columns=(
+                Column("uid", "UInt64", True),
+                Column("ts", "DateTime", True),
+                Column("event", LC, True),
+                Column("sku", "String"),
+                Column("search_term", "String"),
+                Column("page", "String"),
+            ),
+            order_by="(uid, ts)",
+        ),
+    )
+}
+
+EVENT_TYPES = (
+    "page_view",
+    "product_view",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "begin_checkout",
+    "purchase",
+)
+
+
+def table_ddl(spec: InputSpec, database: str = RAW_DB, table: str | None = None) -> str:
+    """CREATE TABLE for an input's raw table (or a staging copy of it)."""
+    cols = ",\n  ".join(f"`{c.name}` {c.ch_type}" for c in spec.columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table or spec.table}` (\n  {cols},\n"
+        f"  `load_id` UInt64\n) ENGINE = MergeTree\n"
+        f"PARTITION BY {spec.partition_by}\nORDER BY {spec.order_by}"
+    )
+
+
+LOAD_LOG_DDL = f"""
+CREATE TABLE IF NOT EXISTS `{RAW_DB}`.`load_log` (
+  `load_id` UInt64,
+  `kind` {LC},
+  `file_name` String,
+  `content_hash` String,
+  `started_at` DateTime64(3),
+  `finished_at` Nullable(DateTime64(3)),
+  `rows_read` UInt64,
+  `rows_loaded` UInt64,
+  `rows_quarantined` UInt64,
+  `status` {LC},
+  `error` String
+) ENGINE = ReplacingMergeTree
+ORDER BY load_id
+"""
+
+QUARANTINE_DDL = f"""
+CREATE TABLE IF NOT EXISTS `{RAW_DB}`.`quarantine` (
+  `load_id` UInt64,
+  `kind` {LC},
+  `file_name` String,
+  `line_number` UInt64,
+  `raw_line` String,
+  `reason` String
+) ENGINE = MergeTree
+PARTITION BY load_id
+ORDER BY (file_name, line_number)
+"""
+
+
+def all_ddl() -> list[str]:
+    """Every statement that creates the raw layer, idempotently."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS `{RAW_DB}`",
+        *(table_ddl(spec) for spec in INPUTS.values()),
+        LOAD_LOG_DDL,
+        QUARANTINE_DDL,
+    ]
