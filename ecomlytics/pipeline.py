@@ -1,0 +1,72 @@
+"""The main job in one process: sample data -> raw layer -> dbt marts -> headline KPIs -> dashboards.
+
+One process on purpose: in embedded mode a chDB directory may be opened by one process at a
+time, so loading, building and serving happen here in turn, and the engine is released before
+Superset takes it over.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from ecomlytics.settings import state_dir
+
+console = Console(stderr=True)
+
+SAMPLE_SEED = 42
+
+
+def sample_data_dir(users: int, days: int) -> Path:
+    """Where generated sample data for this size lives in the state dir."""
+    return state_dir() / "data" / f"sample-u{users}-d{days}-s{SAMPLE_SEED}"
+
+
+def ensure_sample_data(users: int, days: int) -> Path:
+    """Generate the sample inputs once per size (the generator is deterministic)."""
+    from datetime import date
+
+    from ecomlytics.generate import generate
+
+    out = sample_data_dir(users, days)
+    marker = out / ".complete"
+    if not marker.exists():
+        console.rule(f"[bold]1/4 generating sample data[/] ({users:,} users, {days} days)")
+        generate(out, users=users, days=days, seed=SAMPLE_SEED, start=date(2017, 6, 1))
+        marker.touch()
+    else:
+        console.rule(f"[bold]1/4 sample data[/] already at {out}")
+    return out
+
+
+def run_pipeline(
+    *, data: Path | None, users: int, days: int, serve: bool, host: str = "127.0.0.1", port: int = 8088
+) -> None:
+    """Run every step of the main job; raises on the first failing step."""
+    from ecomlytics.build import run_dbt
+    from ecomlytics.headline import print_headline
+    from ecomlytics.warehouse import close_all, config, connect
+    from loaders.ingest import init_warehouse, load_files
+
+    data_dir = data if data is not None else ensure_sample_data(users, days)
+    console.rule(f"[bold]2/4 loading[/] {data_dir} -> {config().redacted()}")
+    client = connect()
+    init_warehouse(client)
+    results = load_files(client, [], directory=data_dir)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise SystemExit(f"{len(failed)} file(s) failed to load: " + ", ".join(str(r.file) for r in failed))
+
+    console.rule("[bold]3/4 building marts[/] (dbt build)")
+    if not run_dbt("build"):
+        raise SystemExit("dbt build failed: see the log above")
+    print_headline(client)
+
+    # Hand the embedded engine over: Superset opens its own clients in this process.
+    close_all()
+    if serve:
+        from ecomlytics.serve import serve as run_serve
+
+        console.rule("[bold]4/4 serving dashboards[/]")
+        run_serve(host=host, port=port)
