@@ -7,7 +7,7 @@ Superset) are imported only by the commands that need them.
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -69,7 +69,7 @@ def generate(
     """Write realistic, deterministic sample inputs (visits, orders, costs, items, customers, events)."""
     from datetime import date
 
-    from ecomlytics.generate import generate as run_generate
+    from ecomlytics.sample_data import generate as run_generate
 
     files = run_generate(
         out, users=users, days=days, seed=seed, start=date.fromisoformat(start), bad_share=bad_rows
@@ -78,7 +78,7 @@ def generate(
         console.print(f"{kind:12} {path}")
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     visits = "visits"
     orders = "orders"
     costs = "costs"
@@ -147,7 +147,7 @@ def serve(
     run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox)
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"
 

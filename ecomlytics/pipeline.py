@@ -27,7 +27,7 @@ def ensure_sample_data(users: int, days: int) -> Path:
     """Generate the sample inputs once per size (the generator is deterministic)."""
     from datetime import date
 
-    from ecomlytics.generate import generate
+    from ecomlytics.sample_data import generate
 
     out = sample_data_dir(users, days)
     marker = out / ".complete"

@@ -4,14 +4,14 @@ Each input is described once here: its columns in contract order, the ClickHouse
 whether the input must carry it, and the key by which a later load replaces an earlier row.
 DDL and the loaders' parsing are both derived from these specs.
 
-Guarantee to readers (dbt): raw tables hold only rows of committed loads. Keyed tables may still
-hold several versions of a key until merges run, so readers keep the row of the highest
-``load_id`` per key.
+Guarantee to readers (dbt): raw tables hold only rows of committed loads, and keyed tables hold
+only the latest version of each key (orders by order_id, customers by uid, costs by (source_id,
+dt); an order's items are replaced together when the order_id is loaded again).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RAW_DB = "raw"
 
@@ -32,8 +32,14 @@ class InputSpec:
     file_names: tuple[str, ...]  # file name stems that identify this input in `load --dir`
     columns: tuple[Column, ...]
     order_by: str
-    key: tuple[str, ...] = ()  # a later load replaces the earlier row with the same key
-    partition_by: str = "load_id"
+    key: tuple[str, ...] = ()  # a later load replaces the earlier rows with the same key
+    unique_key: bool = True  # one row per key (else a key groups rows, e.g. an order's items)
+
+    @property
+    def partition_by(self) -> str:
+        # Append-only inputs get one partition per load, so a load becomes visible atomically with
+        # ATTACH PARTITION; keyed inputs are rewritten whole and swapped in with EXCHANGE TABLES.
+        return "tuple()" if self.key else "load_id"
 
     @property
     def required(self) -> list[str]:
@@ -42,6 +48,8 @@ class InputSpec:
 
 LC = "LowCardinality(String)"
 MONEY = "Decimal(18, 2)"
+# Timestamps are naive business time: stored as UTC wall-clock so no session time zone shifts them.
+TS = "DateTime('UTC')"
 
 INPUTS: dict[str, InputSpec] = {
     spec.kind: spec
@@ -53,8 +61,8 @@ INPUTS: dict[str, InputSpec] = {
             columns=(
                 Column("uid", "UInt64", True),
                 Column("device", LC, True),
-                Column("start_ts", "DateTime", True),
-                Column("end_ts", "DateTime", True),
+                Column("start_ts", TS, True),
+                Column("end_ts", TS, True),
                 Column("source_id", "UInt32", True),
                 Column("os", LC),
                 Column("country", LC),
@@ -70,7 +78,7 @@ INPUTS: dict[str, InputSpec] = {
             columns=(
                 Column("order_id", "String"),
                 Column("uid", "UInt64", True),
-                Column("buy_ts", "DateTime", True),
+                Column("buy_ts", TS, True),
                 Column("revenue", MONEY, True),
                 Column("country", LC),
                 Column("region", LC),
@@ -105,7 +113,8 @@ INPUTS: dict[str, InputSpec] = {
                 Column("variant", "String"),
             ),
             order_by="(order_id, sku)",
-            key=("order_id", "sku", "variant"),
+            key=("order_id",),
+            unique_key=False,
         ),
         InputSpec(
             kind="customers",
@@ -117,7 +126,7 @@ INPUTS: dict[str, InputSpec] = {
                 Column("email", "String"),
                 Column("phone", "String"),
                 Column("city", LC),
-                Column("registered_at", "Nullable(DateTime)"),
+                Column("registered_at", f"Nullable({TS})"),
                 Column("email_opt_in", "UInt8"),
                 Column("sms_opt_in", "UInt8"),
                 Column("push_opt_in", "UInt8"),
@@ -133,7 +142,7 @@ INPUTS: dict[str, InputSpec] = {
             file_names=("events", "behaviour_events", "behavior_events"),
             columns=(
                 Column("uid", "UInt64", True),
-                Column("ts", "DateTime", True),
+                Column("ts", TS, True),
                 Column("event", LC, True),
                 Column("sku", "String"),
                 Column("search_term", "String"),
@@ -177,8 +186,9 @@ CREATE TABLE IF NOT EXISTS `{RAW_DB}`.`load_log` (
   `rows_loaded` UInt64,
   `rows_quarantined` UInt64,
   `status` {LC},
-  `error` String
-) ENGINE = ReplacingMergeTree
+  `error` String,
+  `version` UInt64
+) ENGINE = ReplacingMergeTree(version)
 ORDER BY load_id
 """
 

@@ -1,0 +1,137 @@
+"""Recognise an input file: its format, delimiter, header and how its columns map to the contract.
+
+Only the header is read here (in Python); the rows are parsed by ClickHouse. Header names match
+case-insensitively with spaces, dashes and underscores treated alike (`Start Ts` = `start_ts` =
+`START-TS`); unknown columns are ignored, missing optional ones get defaults, a missing required
+one rejects the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from loaders.schema import INPUTS, InputSpec
+
+PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
+HASH_CHUNK = 8 << 20
+
+
+class InputError(Exception):
+    """A file that cannot be loaded at all (rejected whole, nothing loaded)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a file is and where each contract column sits in it."""
+
+    path: Path
+    spec: InputSpec
+    fmt: str  # "CSV" or "Parquet"
+    delimiter: str  # CSV only
+    header: tuple[str, ...]  # the file's own column names, in file order
+    positions: dict[str, int]  # contract column -> index in header (present columns only)
+
+    @property
+    def source_names(self) -> dict[str, str]:
+        """contract column -> the file's own header name."""
+        return {col: self.header[i] for col, i in self.positions.items()}
+
+
+def normalise(name: str) -> str:
+    """Header key: case-insensitive, spaces/dashes/underscores (and a BOM) ignored."""
+    return re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
+
+
+def kind_from_name(path: Path) -> str | None:
+    """The input kind a file name announces (visits_log.csv -> visits), or None."""
+    stem = path.name.lower()
+    for suffix in (".csv.gz", ".csv", ".parquet"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    else:
+        return None
+    for spec in INPUTS.values():
+        if stem in spec.file_names:
+            return spec.kind
+    return None
+
+
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes: the identity of a load (same content = same load)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_csv_header(path: Path, compressed: bool) -> str:
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as handle:
+            first = handle.readline(1 << 20)
+    except (OSError, EOFError) as exc:
+        raise InputError(path, f"unreadable: {exc}") from exc
+    if b"\x00" in first:
+        raise InputError(path, "not a CSV file (binary content)")
+    try:
+        return first.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not a UTF-8 CSV file (line 1: {exc.reason})") from exc
+
+
+def _split_header(line: str) -> tuple[str, list[str]]:
+    delimiter = ";" if line.count(";") > line.count(",") else ","
+    return delimiter, [field.strip().strip('"').strip() for field in line.split(delimiter)]
+
+
+def probe(path: Path, kind: str, parquet_columns: list[str] | None = None) -> Probe:
+    """Identify the file's format and map its header onto the contract columns of ``kind``."""
+    spec = INPUTS[kind]
+    if not path.is_file():
+        raise InputError(path, "no such file")
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        if magic != PARQUET_MAGIC:
+            raise InputError(path, "not a Parquet file (missing PAR1 magic bytes)")
+        if parquet_columns is None:
+            raise InputError(path, "Parquet schema could not be read")
+        fmt, delimiter, header = "Parquet", ",", parquet_columns
+    elif name.endswith((".csv", ".csv.gz")):
+        compressed = name.endswith(".gz")
+        if compressed and magic[:2] != GZIP_MAGIC:
+            raise InputError(path, "not a gzip file")
+        if magic == PARQUET_MAGIC:
+            raise InputError(path, "not a CSV file (it is Parquet)")
+        line = _read_csv_header(path, compressed)
+        if not line.strip():
+            raise InputError(path, "empty file: no header line")
+        fmt = "CSV"
+        delimiter, header = _split_header(line)
+    else:
+        raise InputError(path, "unsupported file type (use .csv, .csv.gz or .parquet)")
+
+    by_key: dict[str, int] = {}
+    for index, column in enumerate(header):
+        by_key.setdefault(normalise(column), index)
+    positions = {c.name: by_key[normalise(c.name)] for c in spec.columns if normalise(c.name) in by_key}
+    missing = [c for c in spec.required if c not in positions]
+    if missing:
+        raise InputError(
+            path,
+            f"missing required column(s) {', '.join(missing)} for {kind} (header: {', '.join(header)})",
+        )
+    return Probe(path, spec, fmt, delimiter, tuple(header), positions)

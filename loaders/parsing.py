@@ -1,0 +1,78 @@
+"""SQL that turns raw text fields into typed values and a quarantine reason, inside ClickHouse.
+
+Every field is read as a String; each contract column gets a typed ``*OrNull`` expression, and one
+``multiIf`` names the first rule a row breaks ('' when the row is good). Rows are never touched
+in Python.
+"""
+
+from __future__ import annotations
+
+from loaders.schema import EVENT_TYPES, Column, InputSpec
+
+# Accepted timestamp shapes: 'YYYY-MM-DD HH:MM:SS', ISO 8601 'YYYY-MM-DDTHH:MM:SS', 'DD.MM.YYYY HH:MM'.
+# Parsed and stored in UTC so no time-zone shift ever happens (the values are naive business time).
+_TS = (
+    "multiIf("
+    "match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}} \\\\d{{2}}:\\\\d{{2}}:\\\\d{{2}}$'), "
+    "parseDateTimeOrNull({v}, '%Y-%m-%d %H:%i:%s', 'UTC'), "
+    "match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}T\\\\d{{2}}:\\\\d{{2}}:\\\\d{{2}}$'), "
+    "parseDateTimeOrNull({v}, '%Y-%m-%dT%H:%i:%s', 'UTC'), "
+    "match({v}, '^\\\\d{{2}}\\\\.\\\\d{{2}}\\\\.\\\\d{{4}} \\\\d{{2}}:\\\\d{{2}}$'), "
+    "parseDateTimeOrNull({v}, '%d.%m.%Y %H:%i', 'UTC'), NULL)"
+)
+_DATE = (
+    "multiIf(match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}$'), toDateOrNull({v}), "
+    "match({v}, '^\\\\d{{2}}\\\\.\\\\d{{2}}\\\\.\\\\d{{4}}$'), "
+    "toDateOrNull(concat(substring({v}, 7, 4), '-', substring({v}, 4, 2), '-', substring({v}, 1, 2))), NULL)"
+)
+_MONEY = "if(match({v}, '^-?\\\\d+(\\\\.\\\\d{{1,2}})?$'), toDecimal64OrNull({v}, 2), NULL)"
+_FLAG = (
+    "multiIf(lower({v}) IN ('1', 'true', 'yes', 'y', 't'), toUInt8(1), "
+    "lower({v}) IN ('0', 'false', 'no', 'n', 'f', ''), toUInt8(0), NULL)"
+)
+_PARSERS = {
+    "UInt64": "toUInt64OrNull({v})",
+    "UInt32": "toUInt32OrNull({v})",
+    "UInt8": _FLAG,
+    "DateTime('UTC')": _TS,
+    "Nullable(DateTime('UTC'))": _TS,
+    "Date": _DATE,
+    "Nullable(Date)": _DATE,
+    "Decimal(18, 2)": _MONEY,
+}
+NON_NEGATIVE = {"revenue", "costs", "quantity", "unit_price"}
+
+
+def is_text(column: Column) -> bool:
+    return column.ch_type in ("String", "LowCardinality(String)")
+
+
+def typed(column: Column, text: str) -> str:
+    """Expression parsing ``text`` (a String expression) into the column's type, NULL if it can't."""
+    if is_text(column):
+        return text
+    return _PARSERS[column.ch_type].format(v=text)
+
+
+def reason_expr(spec: InputSpec, text: dict[str, str], value: dict[str, str]) -> str:
+    """First rule broken by the row, '' if none. ``text``/``value``: column -> raw / typed expression."""
+    checks: list[tuple[str, str]] = []
+    for column in spec.columns:
+        raw, parsed = text[column.name], value[column.name]
+        if column.required:
+            checks.append((f"{raw} = ''", f"'missing required value: {column.name}'"))
+        if column.name in NON_NEGATIVE:
+            # Checked before parsing: unsigned types would otherwise call '-1' unparsable.
+            checks.append((f"startsWith({raw}, '-')", f"concat('negative {column.name}: ', {raw})"))
+        if not is_text(column):
+            checks.append(
+                (f"{raw} != '' AND {parsed} IS NULL",
+                 f"concat('unparsable {column.name}: ', substring({raw}, 1, 80))")
+            )
+    if spec.kind == "visits":
+        checks.append((f"{value['end_ts']} < {value['start_ts']}", "'End Ts earlier than Start Ts'"))
+    if spec.kind == "events":
+        allowed = ", ".join(f"'{e}'" for e in EVENT_TYPES)
+        checks.append((f"{value['event']} NOT IN ({allowed})", f"concat('unknown event: ', {text['event']})"))
+    parts = ", ".join(f"{cond}, {msg}" for cond, msg in checks)
+    return f"multiIf({parts}, '')"
