@@ -1,0 +1,40 @@
+{{ config(engine='MergeTree()', order_by='uid') }}
+-- One row per uid seen in visits, orders or customers. Holds PII (name, email, phone):
+-- readable only by the CRM and Admin roles; other roles use marts.customer_profiles.
+with uids as (
+    select uid from {{ ref('int_first_touch') }}
+    union distinct select uid from {{ ref('int_buyers') }}
+    union distinct select uid from {{ ref('stg_customers') }}
+)
+select
+    u.uid as uid,
+    if(ft.uid = u.uid, ft.first_visit_ts, null) as first_visit_ts,
+    ft.first_source_id as first_source_id,
+    {{ channel_of('ft.first_source_id', 'c') }},
+    toLowCardinality(if(ft.uid = u.uid, ft.first_device, 'unknown')) as first_device,
+    toLowCardinality(if(ft.uid = u.uid, ft.first_os, 'unknown')) as first_os,
+    if(ft.uid = u.uid, toStartOfMonth(ft.first_visit_ts), null) as visit_cohort_month,
+    if(b.uid = u.uid, b.first_order_ts, null) as first_order_ts,
+    if(b.uid = u.uid, toStartOfMonth(b.first_order_ts), null) as order_cohort_month,
+    b.orders as orders,
+    b.revenue as revenue,
+    if(b.uid = u.uid, b.last_order_ts, null) as last_order_ts,
+    if(b.uid = u.uid and ft.uid = u.uid,
+       toInt64(greatest(0, dateDiff('second', ft.first_visit_ts, b.first_order_ts))), null) as ttf_seconds,
+    cu.name as name,
+    cu.email as email,
+    cu.phone as phone,
+    cu.email_opt_in as email_opt_in,
+    cu.sms_opt_in as sms_opt_in,
+    cu.push_opt_in as push_opt_in,
+    toLowCardinality(multiIf(cu.city != '', cu.city, ft.uid = u.uid, ft.first_city, 'unknown')) as city,
+    toLowCardinality(if(ft.uid = u.uid, ft.first_country, 'unknown')) as country,
+    cu.uid = u.uid as in_customer_base,
+    if(cu.uid = u.uid, cu.registered_at, null) as registered_at,
+    cu.gender as gender,
+    if(cu.uid = u.uid, cu.birth_date, null) as birth_date
+from uids as u
+left join {{ ref('int_first_touch') }} as ft on ft.uid = u.uid
+left join {{ ref('int_buyers') }} as b on b.uid = u.uid
+left join {{ ref('stg_customers') }} as cu on cu.uid = u.uid
+left join {{ ref('channels') }} as c on c.source_id = ft.first_source_id

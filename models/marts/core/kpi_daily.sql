@@ -1,0 +1,54 @@
+{{ config(engine='MergeTree()', order_by='(day, source_id, device, os)') }}
+-- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
+-- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry
+-- uniqExact states so any roll-up (several days, channels, OSes) stays exact:
+-- uniqExactMerge(users_state), never sum(users).
+with sessions as (
+    select
+        toDate(start_ts) as day, source_id, device, os,
+        toUInt64(count()) as sessions,
+        uniqExactState(uid) as users_state
+    from {{ ref('fct_sessions') }}
+    group by day, source_id, device, os
+),
+items as (
+    select order_id, toUInt64(sum(quantity)) as units
+    from {{ ref('stg_order_items') }}
+    group by order_id
+),
+orders as (
+    select
+        toDate(o.buy_ts) as day,
+        o.first_source_id as source_id,
+        o.first_device as device,
+        o.first_os as os,
+        toUInt64(count()) as orders,
+        uniqExactState(o.uid) as buyers_state,
+        uniqExactStateIf(o.uid, o.is_first_order = 1) as new_buyers_state,
+        sum(o.revenue) as revenue,
+        -- Orders without item lines count as one unit.
+        toUInt64(sum(if(i.order_id = o.order_id, i.units, 1))) as units
+    from {{ ref('fct_orders') }} as o
+    left join items as i on i.order_id = o.order_id
+    group by day, source_id, device, os
+)
+select
+    if(s.day != toDate(0), s.day, o.day) as day,
+    if(s.day != toDate(0), s.source_id, o.source_id) as source_id,
+    {{ channel_of('if(s.day != toDate(0), s.source_id, o.source_id)', 'c') }},
+    toLowCardinality(if(s.day != toDate(0), s.device, o.device)) as device,
+    toLowCardinality(if(s.day != toDate(0), s.os, o.os)) as os,
+    s.sessions as sessions,
+    finalizeAggregation(s.users_state) as users,
+    s.users_state as users_state,
+    o.orders as orders,
+    finalizeAggregation(o.buyers_state) as buyers,
+    o.buyers_state as buyers_state,
+    finalizeAggregation(o.new_buyers_state) as new_buyers,
+    o.new_buyers_state as new_buyers_state,
+    o.revenue as revenue,
+    o.units as units
+from sessions as s
+full outer join orders as o
+    on s.day = o.day and s.source_id = o.source_id and s.device = o.device and s.os = o.os
+left join {{ ref('channels') }} as c on c.source_id = if(s.day != toDate(0), s.source_id, o.source_id)

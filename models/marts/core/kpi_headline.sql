@@ -1,0 +1,59 @@
+{{ config(engine='MergeTree()', order_by='tuple()') }}
+-- The headline figures of the contract, one row. Medians are exact and interpolated
+-- (quantileExactInclusive); the mode of session length is the most frequent whole second,
+-- the smallest on ties.
+with
+    (select avg(dau) from {{ ref('activity_daily') }}) as dau_mean,
+    (select avg(wau) from {{ ref('activity_weekly') }}) as wau_mean,
+    (select avg(mau) from {{ ref('activity_monthly') }}) as mau_mean,
+    (select avg(sessions / dau) from {{ ref('activity_daily') }}) as sessions_per_user,
+    (select toStartOfMonth(max(buy_ts)) from {{ ref('fct_orders') }}) as last_order_month,
+    six_month_cohorts as (
+        select
+            cohort_month,
+            sumIf(cohort_buyers, age_month = 0) as buyers,
+            sumIf(orders, age_month <= 5) as orders_6m,
+            sumIf(cum_gross_profit, age_month = 5) as cum_gross_profit_6m
+        from {{ ref('ltv_monthly') }}
+        where dateDiff('month', cohort_month, last_order_month) >= 5
+        group by cohort_month
+    ),
+    session_lengths as (
+        select
+            avg(duration_s) as asl_mean_s,
+            quantileExactInclusive(0.5)(duration_s) as asl_median_s
+        from {{ ref('fct_sessions') }}
+    ),
+    session_mode as (
+        select duration_s as asl_mode_s
+        from {{ ref('fct_sessions') }}
+        group by duration_s
+        order by count() desc, duration_s asc
+        limit 1
+    ),
+    orders_summary as (
+        select toFloat64(sum(revenue)) / count() as aov, uniqExact(uid) as buyers from {{ ref('fct_orders') }}
+    ),
+    spend as (
+        select toFloat64(sum(costs)) as costs from {{ ref('stg_costs') }}
+    )
+select
+    dau_mean as dau,
+    wau_mean as wau,
+    mau_mean as mau,
+    dau_mean / wau_mean as sticky_wau,
+    dau_mean / mau_mean as sticky_mau,
+    sessions_per_user as sessions_per_user_day,
+    l.asl_mean_s as asl_mean_s,
+    toFloat64(l.asl_median_s) as asl_median_s,
+    toFloat64(m.asl_mode_s) as asl_mode_s,
+    (select toFloat64(quantileExactInclusive(0.5)(ttf_seconds)) from {{ ref('ttf_buyers') }}) as ttf_median_s,
+    (select avg(orders_6m / buyers) from six_month_cohorts) as orders_per_buyer_6m,
+    o.aov as aov,
+    (select avg(cum_gross_profit_6m / buyers) from six_month_cohorts) as ltv_6m,
+    s.costs / o.buyers as cac,
+    ltv_6m / cac - 1 as romi_6m
+from session_lengths as l
+cross join session_mode as m
+cross join orders_summary as o
+cross join spend as s

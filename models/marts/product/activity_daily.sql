@@ -1,0 +1,3 @@
+{{ config(engine='MergeTree()', order_by='day') }}
+-- Active users per day (distinct users with a session), sessions and mean session length.
+{{ activity_by('toDate(start_ts)', 'day', 'dau') }}

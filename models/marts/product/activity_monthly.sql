@@ -1,0 +1,3 @@
+{{ config(engine='MergeTree()', order_by='month') }}
+-- Active users per month (distinct users with a session), sessions and mean session length.
+{{ activity_by('toStartOfMonth(start_ts)', 'month', 'mau') }}

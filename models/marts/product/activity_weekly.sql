@@ -1,0 +1,3 @@
+{{ config(engine='MergeTree()', order_by='week') }}
+-- Active users per week (distinct users with a session), sessions and mean session length.
+{{ activity_by('toStartOfWeek(start_ts, 1)', 'week', 'wau') }}

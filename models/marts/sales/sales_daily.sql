@@ -1,0 +1,41 @@
+{{ config(engine='MergeTree()', order_by='(day, category, sku, source_id, device, os)') }}
+-- Sales per day x category x SKU x first-touch source/device/OS x geography. Orders without item
+-- lines show as category and SKU "unknown" with the order's revenue and one unit.
+with lines as (
+    select
+        o.buy_ts as buy_ts,
+        o.order_id as order_id,
+        o.uid as uid,
+        o.first_source_id as source_id,
+        o.channel as channel,
+        o.channel_group as channel_group,
+        o.first_device as device,
+        o.first_os as os,
+        o.country as country,
+        o.region as region,
+        o.city as city,
+        if(i.order_id = o.order_id, i.category, 'unknown') as category,
+        if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
+        if(i.order_id = o.order_id, i.quantity, 1) as quantity,
+        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue
+    from {{ ref('fct_orders') }} as o
+    left join {{ ref('stg_order_items') }} as i on i.order_id = o.order_id
+)
+select
+    toDate(buy_ts) as day,
+    toLowCardinality(category) as category,
+    sku,
+    source_id,
+    any(channel) as channel,
+    any(channel_group) as channel_group,
+    device,
+    os,
+    country,
+    region,
+    city,
+    toUInt64(uniqExact(order_id)) as orders,
+    uniqExactState(uid) as buyers_state,
+    toUInt64(sum(quantity)) as units,
+    sum(line_revenue) as revenue
+from lines
+group by day, category, sku, source_id, device, os, country, region, city
