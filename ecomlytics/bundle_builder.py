@@ -1,0 +1,514 @@
+"""Writes the initial Superset bundle (superset_assets/) from a compact description.
+
+The committed YAML in superset_assets/ is what `ecomlytics serve` imports. This builder is how it
+was first generated: dashboards, charts (with saved query contexts, so the chart data API can run
+them), datasets with metrics, native filters and cross links. After editing dashboards in the UI,
+run `ecomlytics superset-export` instead, which writes Superset's own export over the YAML.
+
+    python -m ecomlytics.bundle_builder --warehouse chdb:///path/to/built/warehouse
+
+Column types are read from a built warehouse (the marts must exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ecomlytics.superset_setup import ASSETS_DIR, URI_PLACEHOLDER
+
+NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
+DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
+
+
+def uid(kind: str, name: str) -> str:
+    """Stable UUIDs, so a rebuilt bundle overwrites the same objects on import."""
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
+
+
+# dataset -> (main datetime column, {metric: (SQL, d3 format)})
+DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
+    "kpi_daily": ("day", {
+        "gmv": ("sum(revenue)", ",.2f"),
+        "orders": ("sum(orders)", ",d"),
+        "sessions": ("sum(sessions)", ",d"),
+        "users": ("uniqExactMerge(users_state)", ",d"),
+        "buyers": ("uniqExactMerge(buyers_state)", ",d"),
+        "new_buyers": ("uniqExactMerge(new_buyers_state)", ",d"),
+        "units": ("sum(units)", ",d"),
+        "aov": ("sum(revenue) / nullIf(sum(orders), 0)", ",.2f"),
+        "conversion": ("sum(orders) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
+        "buyer_conversion": ("uniqExactMerge(buyers_state) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
+        "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
+        "revenue_per_session": ("sum(revenue) / nullIf(sum(sessions), 0)", ",.3f"),
+    }),
+    "activity_daily": ("day", {
+        "dau": ("sum(dau)", ",d"),
+        "active_users": ("uniqExactMerge(users_state)", ",d"),
+        "sessions_per_user": ("sum(sessions) / nullIf(uniqExactMerge(users_state), 0)", ".2f"),
+        "avg_session_s": ("sum(avg_session_s * sessions) / nullIf(sum(sessions), 0)", ",.0f"),
+    }),
+    "activity_weekly": ("week", {"wau": ("sum(wau)", ",d")}),
+    "activity_monthly": ("month", {"mau": ("sum(mau)", ",d")}),
+    "fct_sessions": ("start_ts", {
+        "sessions": ("count()", ",d"),
+        "asl_mean_s": ("avg(duration_s)", ",.0f"),
+        "asl_median_s": ("medianExact(duration_s)", ",.0f"),
+    }),
+    "kpi_headline": (None, {
+        "asl_mean_s": ("max(asl_mean_s)", ",.0f"),
+        "asl_median_s": ("max(asl_median_s)", ",.0f"),
+        "asl_mode_s": ("max(asl_mode_s)", ",.0f"),
+        "ttf_median_s": ("max(ttf_median_s)", ",.0f"),
+        "sticky_wau": ("max(sticky_wau)", ".1%"),
+        "sticky_mau": ("max(sticky_mau)", ".1%"),
+        "orders_per_buyer_6m": ("max(orders_per_buyer_6m)", ".2f"),
+        "ltv_6m": ("max(ltv_6m)", ",.2f"),
+        "cac": ("max(cac)", ",.2f"),
+        "romi_6m": ("max(romi_6m)", ".1%"),
+    }),
+    "sales_daily": ("day", {
+        "gmv": ("sum(revenue)", ",.2f"),
+        "units": ("sum(units)", ",d"),
+        "buyers": ("uniqExactMerge(buyers_state)", ",d"),
+    }),
+    "retention_monthly": ("cohort_month", {
+        "retention": ("sum(active_users) / nullIf(sum(cohort_users), 0)", ".1%"),
+        "active_users": ("sum(active_users)", ",d"),
+        "lifetime_months": ("sum(active_users) / nullIf(sumIf(cohort_users, lifetime_month = 0), 0)", ".2f"),
+    }),
+    "ltv_monthly": ("cohort_month", {
+        "ltv": ("sum(cum_gross_profit) / nullIf(sum(cohort_buyers), 0)", ",.2f"),
+        "active_buyers": ("sum(active_buyers)", ",d"),
+        "average_check": ("sum(revenue) / nullIf(sum(orders), 0)", ",.2f"),
+    }),
+    "marketing_monthly": ("month", {
+        "costs": ("sum(costs)", ",.0f"),
+        "new_buyers": ("sum(new_buyers)", ",d"),
+        "cac": ("sum(costs) / nullIf(sum(new_buyers), 0)", ",.2f"),
+    }),
+    "romi_cohorts": ("cohort_month", {
+        "romi": ("sum(cum_gross_profit) / nullIf(sum(costs), 0) - 1", ".0%"),
+        "payback_month": ("min(payback_month)", "d"),
+    }),
+    "ttf_buyers": ("first_order_date", {
+        "buyers": ("count()", ",d"),
+        "ttf_median_s": ("medianExact(ttf_seconds)", ",.0f"),
+    }),
+    "customer_flow_monthly": ("month", {
+        "new": ("sum(new_buyers)", ",d"),
+        "returning": ("sum(returning_buyers)", ",d"),
+        "reactivated": ("sum(reactivated_buyers)", ",d"),
+        "churned": ("-sum(churned_buyers)", ",d"),
+    }),
+    "rfm_scores": ("as_of_date", {"customers": ("count()", ",d"), "monetary": ("sum(monetary)", ",.2f")}),
+    "rfm_monthly": ("snapshot_month", {"customers": ("sum(customers)", ",d")}),
+    "rfm_customers": ("as_of_date", {"customers": ("count()", ",d")}),
+    "customer_profiles": ("registration_month", {
+        "contacts": ("count()", ",d"),
+        "reachable_email": ("avg(email_opt_in * has_email)", ".1%"),
+        "reachable_sms": ("avg(sms_opt_in * has_phone)", ".1%"),
+        "reachable_push": ("avg(push_opt_in)", ".1%"),
+        "profile_completeness": ("avg(profile_completeness)", ".1%"),
+    }),
+}
+
+
+@dataclass
+class Chart:
+    title: str
+    dataset: str
+    viz_type: str
+    params: dict
+    width: int = 4
+    height: int = 50
+    query: dict = field(default_factory=dict)  # the saved query (columns / metrics / orderby / row_limit)
+
+    @property
+    def uuid(self) -> str:
+        return uid("chart", f"{self.dataset}:{self.title}")
+
+
+def axis(column: str, grain: str | None) -> dict | str:
+    if grain is None:
+        return column
+    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": column,
+            "expressionType": "SQL"}
+
+
+def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: str = "P1W", fmt: str | None = None,
+               subheader: str = "", width: int = 2) -> Chart:
+    """A KPI tile: with x, a trend line and the change against the previous period."""
+    params = {"metric": metric, "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": fmt or
+              "SMART_NUMBER", "time_format": "smart_date"}
+    if x is None:
+        params |= {"subheader": subheader}
+        return Chart(title, ds, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
+    params |= {"x_axis": x, "time_grain_sqla": grain, "compare_lag": 1, "compare_suffix": "vs previous period",
+               "show_trend_line": True, "start_y_axis_at_zero": True, "rolling_type": "None"}
+    return Chart(title, ds, "big_number", params, width, 40,
+                 {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]})
+
+
+def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W", groupby: list[str] | None = None,
+               kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
+               limit: int = 10000) -> Chart:
+    params = {"x_axis": x, "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True, "show_legend": True,
+              "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit, "truncate_metric": True,
+              "x_axis_sort_asc": True, "zoomable": False}
+    if grain:
+        params["time_grain_sqla"] = grain
+    if stack:
+        params["stack"] = "Stack"
+    viz = "echarts_timeseries_bar" if kind == "bar" else "echarts_timeseries_line"
+    columns = [axis(x, grain), *(groupby or [])]
+    return Chart(title, ds, viz, params, width, 50,
+                 {"columns": columns, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": limit})
+
+
+def pie(title: str, ds: str, metric: str, groupby: str, width: int = 4) -> Chart:
+    params = {"metric": metric, "groupby": [groupby], "donut": True, "show_labels": True,
+              "label_type": "key_percent", "row_limit": 50, "sort_by_metric": True, "show_legend": True}
+    return Chart(title, ds, "pie", params, width, 50,
+                 {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
+
+
+def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: int = 10, ascending: bool = False,
+          width: int = 6) -> Chart:
+    params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": limit,
+              "order_desc": not ascending, "timeseries_limit_metric": metrics[0], "include_search": False,
+              "table_timestamp_format": "smart_date", "allow_render_html": False}
+    return Chart(title, ds, "table", params, width, 50,
+                 {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
+
+
+def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12) -> Chart:
+    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": True,
+              "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
+    return Chart(title, ds, "table", params, width, 60, {"columns": columns, "metrics": [], "row_limit": limit})
+
+
+def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12) -> Chart:
+    params = {"x_axis": x, "groupby": y, "metric": metric, "normalize_across": "heatmap", "legend_type": "continuous",
+              "linear_color_scheme": "blue_white_yellow", "show_values": True, "show_percentage": False,
+              "value_bounds": [None, None], "y_axis_format": fmt, "x_axis_time_format": "smart_date",
+              "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc", "row_limit": 10000, "xscale_interval": -1,
+              "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto"}
+    return Chart(title, ds, "heatmap_v2", params, width, 70,
+                 {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000})
+
+
+@dataclass
+class Dashboard:
+    slug: str
+    title: str
+    about: str  # markdown: how to read it (signals and actions)
+    rows: list[list[Chart]]
+    filters: tuple[str, ...] = ("period", "channel", "os")
+
+
+def link(slug: str, text: str) -> str:
+    return f"[{text}](/superset/dashboard/{slug}/)"
+
+
+NAV = " · ".join(link(s, t) for s, t in [
+    ("overview", "Overview"), ("sales", "Sales"), ("users-conversion", "Users & conversion"),
+    ("engagement-ttf", "Engagement & TTF"), ("cohorts", "Cohorts"), ("marketing", "Marketing"),
+    ("rfm", "RFM"), ("customer-base", "Customer base")])
+
+
+def dashboards() -> list[Dashboard]:
+    k = "kpi_daily"
+    return [
+        Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
+session and units sold, each against the previous period.
+**Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
+AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
+checkout and payments.""", [
+            [big_number("GMV", k, "gmv", "day"), big_number("AOV", k, "aov", "day", fmt=",.2f"),
+             big_number("Users", k, "users", "day"), big_number("Conversion", k, "conversion", "day", fmt=".2%"),
+             big_number("Revenue per session", k, "revenue_per_session", "day", fmt=",.3f"),
+             big_number("Units sold", k, "units", "day")],
+            [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
+                        width=8),
+             pie("GMV share by channel", k, "gmv", "channel")],
+        ]),
+        Dashboard("sales", "Sales: channels, OS, categories, SKUs", """**What:** where revenue comes from —
+channel shares and dynamics, OS, categories month over month and seasonality, top and bottom SKUs.
+**Actions:** move budget from channels with high CAC and low conversion (see **Marketing**) to efficient
+ones · a dip on one OS/device → audit the release (SDK, performance, crashes), roll out fixes gradually
+and A/B the checkout · categories with negative MoM on a high base → promo, content, stock · top SKUs →
+storefronts, cross-sell and bundles.""", [
+            [pie("Channel share of GMV", "sales_daily", "gmv", "channel"),
+             timeseries("GMV by channel, monthly", "sales_daily", ["gmv"], "day", "P1M", ["channel"], kind="bar",
+                        stack=True, width=8)],
+            [timeseries("GMV by category, monthly (MoM, seasonality)", "sales_daily", ["gmv"], "day", "P1M",
+                        ["category"], width=8),
+             pie("GMV by OS", "sales_daily", "gmv", "os")],
+            [table("Top 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"]),
+             table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"], ascending=True)],
+        ], ("period", "channel", "category", "os")),
+        Dashboard("users-conversion", "Users & conversion", """**What:** DAU / WAU / MAU and growth, sticky
+factor, sessions by OS, conversion lines.
+**Signals → actions:** MAU ↑ but conversion flat or ↓ → UX, performance, checkout · sessions grow on one
+OS only → check traffic quality and creatives · conversion jumps after releases → look for regressions,
+fix and roll out gradually.""", [
+            [big_number("Sticky factor (DAU/WAU)", "kpi_headline", "sticky_wau", fmt=".1%", width=3),
+             big_number("Sticky factor (DAU/MAU)", "kpi_headline", "sticky_mau", fmt=".1%", width=3),
+             big_number("Users", k, "users", "day", width=3), big_number("Buyers", k, "buyers", "day", width=3)],
+            [timeseries("DAU", "activity_daily", ["dau"], "day", "P1D", width=4),
+             timeseries("WAU", "activity_weekly", ["wau"], "week", "P1W", width=4),
+             timeseries("MAU", "activity_monthly", ["mau"], "month", "P1M", width=4)],
+            [timeseries("Sessions by OS, weekly", k, ["sessions"], "day", "P1W", ["os"], kind="bar", stack=True),
+             timeseries("Conversion (orders / users), buyer and session conversion, weekly", k,
+                        ["conversion", "buyer_conversion", "session_conversion"], "day", "P1W", fmt=".2%")],
+        ], ("period", "channel", "os")),
+        Dashboard("engagement-ttf", "Engagement & time to first order", """**What:** active users, session
+length (mean / median / mode) and how long traffic takes to the first order.
+**Signals → actions:** long TTF tail → welcome series and personal offers · session length ↓ on one OS →
+UX, speed or tracking problems · active users grow without GMV → work on conversion and AOV.""", [
+            [big_number("Session length, mean (s)", "kpi_headline", "asl_mean_s", fmt=",.0f", width=3),
+             big_number("Session length, median (s)", "kpi_headline", "asl_median_s", fmt=",.0f", width=3),
+             big_number("Session length, mode (s)", "kpi_headline", "asl_mode_s", fmt=",.0f", width=3),
+             big_number("Time to first order, median (s)", "kpi_headline", "ttf_median_s", fmt=",.0f", width=3)],
+            [timeseries("Active users, weekly", "activity_daily", ["active_users"], "day", "P1W", width=6),
+             timeseries("Mean session length by OS (s), weekly", "fct_sessions", ["asl_mean_s"], "start_ts", "P1W",
+                        ["os"], width=6)],
+            [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_bucket", None, kind="bar",
+                        width=6),
+             timeseries("Median time to first order by channel (s)", "ttf_buyers", ["ttf_median_s"], "channel", None,
+                        kind="bar", width=6)],
+        ]),
+        Dashboard("cohorts", "Cohorts: retention, LTV, lifetime", """**What:** how each monthly cohort stays
+and pays: retention heatmap, LTV by cohort and age, lifetime, average check, active buyers; filter by
+channel to judge traffic quality.
+**Questions:** after how long do users stop coming back? Which cohort brought more money in its first six
+months? A lifetime that shrinks in one cohort → investigate that campaign.""", [
+            [heatmap("Retention by visit cohort and lifetime month", "retention_monthly", "lifetime_month",
+                     "cohort_month", "retention", ".1%")],
+            [heatmap("LTV by buyer cohort and age (cumulative gross profit per buyer)", "ltv_monthly", "age_month",
+                     "cohort_month", "ltv", ",.2f")],
+            [timeseries("Lifetime (months active per user) by cohort", "retention_monthly", ["lifetime_months"],
+                        "cohort_month", "P1M", kind="bar", width=4),
+             timeseries("Average check by buyer cohort", "ltv_monthly", ["average_check"], "cohort_month", "P1M",
+                        kind="bar", width=4),
+             heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", "cohort_month", "active_buyers",
+                     ",d", width=4)],
+        ], ("period", "channel")),
+        Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** spend per source,
+CAC per source and month, ROMI by cohort and age with the payback month, and the customer flow.
+**Actions:** cut or rebuild sources whose ROMI stays below 0 after 6 months; shift budget to sources with
+low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview).""", [
+            [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
+             big_number("LTV at 6 months", "kpi_headline", "ltv_6m", fmt=",.2f", width=3),
+             big_number("ROMI at 6 months", "kpi_headline", "romi_6m", fmt=".1%", width=3),
+             big_number("Orders per buyer in 6 months", "kpi_headline", "orders_per_buyer_6m", fmt=".2f", width=3)],
+            [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
+                        kind="bar", stack=True),
+             timeseries("CAC by source, monthly", "marketing_monthly", ["cac"], "month", "P1M", ["channel"])],
+            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", "cohort_month", "romi", ".0%", width=8),
+             table("Payback month by source", "romi_cohorts", ["channel"], ["payback_month"], limit=20,
+                   ascending=True, width=4)],
+            [timeseries("Customer flow: new / returning / reactivated / churned", "customer_flow_monthly",
+                        ["new", "returning", "reactivated", "churned"], "month", "P1M", kind="bar", stack=True,
+                        width=12)],
+        ], ("period", "channel")),
+        Dashboard("rfm", "RFM segmentation", """**What:** the customer base by RFM (recency, frequency, monetary
+with exact quantiles): segment and macro-segment shares, monthly dynamics, the recommended action per
+segment and the contacts to act on (CRM only), downloadable as CSV / XLSX from the table's menu.
+**Actions:** see *recommended action*; filter by segment or macro-segment and export the contacts.""", [
+            [pie("Customers by segment", "rfm_scores", "customers", "segment"),
+             pie("Customers by macro-segment", "rfm_scores", "customers", "macro_segment"),
+             table("Recommended action per segment", "rfm_scores", ["segment", "recommended_action"], ["customers"],
+                   limit=20, width=4)],
+            [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
+                        kind="bar", stack=True, width=12)],
+            [raw_table("Contacts (CRM)", "rfm_customers", ["uid", "name", "email", "phone", "email_opt_in",
+                                                            "sms_opt_in", "push_opt_in", "segment", "macro_segment",
+                                                            "recommended_action", "recency_days", "frequency",
+                                                            "monetary"])],
+        ], ("segment", "macro_segment")),
+        Dashboard("customer-base", "Customer base", """**What:** how many contacts the base has, how it grows,
+whether they can be reached (e-mail / SMS / push consent), how complete profiles are and how active the base
+is. **Actions:** low reachability → consent campaigns; incomplete profiles → progressive profiling;
+dormant share growing → win-back (see **RFM**).""", [
+            [big_number("Contacts", "customer_profiles", "contacts", width=2),
+             big_number("Reachable by e-mail", "customer_profiles", "reachable_email", fmt=".1%", width=2),
+             big_number("Reachable by SMS", "customer_profiles", "reachable_sms", fmt=".1%", width=2),
+             big_number("Reachable by push", "customer_profiles", "reachable_push", fmt=".1%", width=2),
+             big_number("Profile completeness", "customer_profiles", "profile_completeness", fmt=".1%", width=4)],
+            [timeseries("Registrations by month", "customer_profiles", ["contacts"], "registration_month", "P1M",
+                        kind="bar", width=6),
+             pie("Activity of the base", "customer_profiles", "contacts", "activity_status", width=3),
+             pie("Contacts by city", "customer_profiles", "contacts", "city", width=3)],
+        ], ("period", "city")),
+    ]
+
+
+FILTER_COLUMNS = {  # filter -> (label, column, dataset the values come from)
+    "channel": ("Channel", "channel", "kpi_daily"),
+    "os": ("OS", "os", "kpi_daily"),
+    "category": ("Category", "category", "sales_daily"),
+    "segment": ("Segment", "segment", "rfm_scores"),
+    "macro_segment": ("Macro-segment", "macro_segment", "rfm_scores"),
+    "city": ("City", "city", "customer_profiles"),
+}
+
+
+def query_context(chart: Chart) -> str:
+    query = {"filters": [], "extras": {"having": "", "where": ""}, "applied_time_extras": {},
+             "columns": [], "metrics": [], "orderby": [], "annotation_layers": [], "row_limit": 10000,
+             "series_limit": 0, "order_desc": True, "url_params": {}, "custom_params": {},
+             "custom_form_data": {}, "time_range": "No filter"}
+    query |= chart.query
+    form_data = {"viz_type": chart.viz_type, "datasource": "0__table", **chart.params}
+    return json.dumps({"datasource": {"id": 0, "type": "table"}, "force": False, "queries": [query],
+                       "form_data": form_data, "result_format": "json", "result_type": "full"})
+
+
+def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
+    main_dttm, metrics = DATASETS[table]
+    return {
+        "table_name": table, "main_dttm_col": main_dttm, "description": None, "default_endpoint": None,
+        "offset": 0, "cache_timeout": None, "schema": "marts", "catalog": None, "sql": None, "params": None,
+        "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None, "extra": None,
+        "normalize_columns": False, "always_filter_main_dttm": False, "uuid": uid("dataset", table),
+        "metrics": [{"metric_name": name, "verbose_name": name.replace("_", " "), "metric_type": None,
+                     "expression": sql, "description": None, "d3format": fmt, "currency": None, "extra": {},
+                     "warning_text": None} for name, (sql, fmt) in metrics.items()],
+        "columns": [{"column_name": name, "verbose_name": None,
+                     "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
+                     "type": ch_type, "advanced_data_type": None,
+                     "groupby": not ch_type.startswith("AggregateFunction"),
+                     "filterable": not ch_type.startswith("AggregateFunction"), "expression": None,
+                     "description": None, "python_date_format": None, "extra": {}}
+                    for name, ch_type in columns],
+        "version": "1.0.0", "database_uuid": DATABASE_UUID,
+    }
+
+
+def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dict[str, str]) -> dict:
+    position: dict = {
+        "DASHBOARD_VERSION_KEY": "v2",
+        "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
+        "GRID_ID": {"type": "GRID", "id": "GRID_ID", "children": [], "parents": ["ROOT_ID"]},
+        "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": board.title}},
+    }
+    rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
+        "width": 12, "height": 26, "code": f"{board.about}\n\n{NAV}"}})]]
+    for chart in (c for row in board.rows for c in row):
+        assert chart.uuid in chart_ids
+    for row in board.rows:
+        rows.append([(f"CHART-{chart.uuid[:8]}", {"type": "CHART", "meta": {
+            "width": chart.width, "height": chart.height, "chartId": chart_ids[chart.uuid], "uuid": chart.uuid,
+            "sliceName": chart.title}}) for chart in row])
+    for index, row in enumerate(rows):
+        row_id = f"ROW-{board.slug}-{index}"
+        position["GRID_ID"]["children"].append(row_id)
+        position[row_id] = {"type": "ROW", "id": row_id, "children": [item_id for item_id, _ in row],
+                            "parents": ["ROOT_ID", "GRID_ID"], "meta": {"background": "BACKGROUND_TRANSPARENT"}}
+        for item_id, item in row:
+            position[item_id] = {**item, "id": item_id, "children": [], "parents": ["ROOT_ID", "GRID_ID", row_id]}
+    charts = [c for row in board.rows for c in row]
+    filters = []
+    for name in board.filters:
+        in_scope = [chart_ids[c.uuid] for c in charts if name == "period" or _has_column(c.dataset, name)]
+        excluded = [chart_ids[c.uuid] for c in charts if chart_ids[c.uuid] not in in_scope]
+        if name == "period":
+            target, label, filter_type, controls = {}, "Period", "filter_time", {}
+        else:
+            label, column, source = FILTER_COLUMNS[name]
+            target = {"datasetUuid": uid("dataset", source), "column": {"name": column}}
+            filter_type = "filter_select"
+            controls = {"enableEmptyFilter": False, "defaultToFirstItem": False, "multiSelect": True,
+                        "searchAllOptions": False, "inverseSelection": False}
+        filters.append({
+            "id": f"NATIVE_FILTER-{board.slug}-{name}", "name": label, "filterType": filter_type,
+            "targets": [target], "controlValues": controls, "defaultDataMask": {
+                "extraFormData": {}, "filterState": {}, "ownState": {}},
+            "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
+            "type": "NATIVE_FILTER", "description": "", "chartsInScope": in_scope, "tabsInScope": []})
+    return {
+        "dashboard_title": board.title, "description": None, "css": "", "slug": board.slug,
+        "certified_by": None, "certification_details": None, "published": True, "uuid": uid("dashboard", board.slug),
+        "position": position,
+        "metadata": {"native_filter_configuration": filters, "color_scheme": "supersetColors",
+                     "refresh_frequency": 0, "expanded_slices": {}, "label_colors": {},
+                     "timed_refresh_immune_slices": [], "cross_filters_enabled": True,
+                     "shared_label_colors": [], "color_scheme_domain": []},
+        "version": "1.0.0",
+    }
+
+
+_COLUMNS: dict[str, list[tuple[str, str]]] = {}
+
+
+def _has_column(dataset: str, column: str) -> bool:
+    return any(name == column for name, _ in _COLUMNS[dataset])
+
+
+def chart_yaml(chart: Chart) -> dict:
+    return {"slice_name": chart.title, "description": None, "certified_by": None, "certification_details": None,
+            "viz_type": chart.viz_type, "params": {"viz_type": chart.viz_type, **chart.params},
+            "query_context": query_context(chart), "cache_timeout": None, "uuid": chart.uuid, "version": "1.0.0",
+            "dataset_uuid": uid("dataset", chart.dataset)}
+
+
+def database_yaml() -> dict:
+    return {"database_name": "ecomlytics", "sqlalchemy_uri": URI_PLACEHOLDER, "cache_timeout": None,
+            "expose_in_sqllab": True, "allow_run_async": False, "allow_ctas": False, "allow_cvas": False,
+            "allow_dml": False, "allow_file_upload": False, "allow_csv_upload": False,
+            "extra": {"allows_virtual_table_explore": True, "disable_data_preview": False,
+                      "metadata_params": {}, "engine_params": {}, "schemas_allowed_for_file_upload": []},
+            "uuid": DATABASE_UUID, "version": "1.0.0"}
+
+
+def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSETS_DIR) -> None:
+    """Write every YAML file of the bundle into ``out`` (replacing what was there)."""
+    _COLUMNS.update(columns_of)
+    for sub in ("databases", "datasets", "charts", "dashboards"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+        (out / sub).mkdir(parents=True)
+
+    def dump(path: Path, data: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120))
+
+    dump(out / "metadata.yaml", {"version": "1.0.0", "type": "assets", "timestamp": "2026-11-23T00:00:00+00:00"})
+    dump(out / "databases" / "ecomlytics.yaml", database_yaml())
+    for table in DATASETS:
+        dump(out / "datasets" / "ecomlytics" / f"{table}.yaml", dataset_yaml(table, columns_of[table]))
+    chart_ids: dict[str, int] = {}
+    for board in dashboards():
+        for chart in (c for row in board.rows for c in row):
+            chart_ids.setdefault(chart.uuid, len(chart_ids) + 1)
+            name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
+            dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(chart))
+        dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
+
+
+def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
+    from ecomlytics.warehouse import connect
+
+    client = connect(dsn)
+    return {table: [(r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows]
+            for table in DATASETS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--warehouse", required=True, help="DSN of a warehouse with built marts")
+    parser.add_argument("--out", type=Path, default=ASSETS_DIR)
+    args = parser.parse_args()
+    write_bundle(warehouse_columns(args.warehouse), args.out)
+    print(f"bundle written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

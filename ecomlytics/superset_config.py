@@ -1,0 +1,67 @@
+"""Superset configuration for ecomlytics (loaded through SUPERSET_CONFIG_PATH).
+
+Everything generated lives in the state dir ($ECOMLYTICS_HOME/superset): the metadata DB and a
+SECRET_KEY made on first use (file mode 0600), never in the repository. No Celery, no Redis:
+one process serves, caches in memory and, in embedded mode, holds the chDB warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+_HOME = Path(os.environ.get("ECOMLYTICS_HOME", "var")).expanduser().resolve()
+SUPERSET_STATE = _HOME / "superset"
+SUPERSET_STATE.mkdir(parents=True, exist_ok=True)
+
+
+def _secret(name: str) -> str:
+    path = SUPERSET_STATE / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret("secret_key")
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{SUPERSET_STATE / 'superset.db'}?check_same_thread=false"
+DATA_DIR = str(SUPERSET_STATE)
+
+FEATURE_FLAGS = {
+    "DASHBOARD_RBAC": True,  # dashboards carry the roles that may open them
+    "ALERT_REPORTS": False,
+    "ENABLE_TEMPLATE_PROCESSING": False,  # no Jinja in SQL Lab: nothing to template around permissions
+    "TAGGING_SYSTEM": False,
+}
+
+CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
+DATA_CACHE_CONFIG = CACHE_CONFIG
+FILTER_STATE_CACHE_CONFIG = CACHE_CONFIG
+EXPLORE_FORM_DATA_CACHE_CONFIG = CACHE_CONFIG
+THUMBNAIL_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+RESULTS_BACKEND = None
+
+# Served on localhost over http by default: no HTTPS-only headers, session cookie without Secure.
+TALISMAN_ENABLED = False
+SESSION_COOKIE_SECURE = False
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None
+
+# SQL Lab: read-only, no CTAS/CVAS, no file uploads; row limits keep exports bounded.
+SQLLAB_CTAS_NO_LIMIT = False
+SQL_MAX_ROW = 100_000
+ROW_LIMIT = 50_000
+CSV_EXPORT = {"encoding": "utf-8"}
+EXCEL_EXPORT = {}
+ALLOWED_EXTENSIONS = set()
+
+# The embedded chDB URI points at a local directory; that is intended here.
+PREVENT_UNSAFE_DB_CONNECTIONS = False
+LOG_LEVEL = os.environ.get("ECOMLYTICS_SUPERSET_LOG_LEVEL", "WARNING")
+SUPERSET_WEBSERVER_TIMEOUT = 300
+APP_NAME = "ecomlytics"
+
+# clickhouse-connect warns on every embedded connection that chDB ignores the host argument.
+logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
