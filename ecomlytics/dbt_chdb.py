@@ -35,6 +35,7 @@ PTH_NAME = "ecomlytics_dbt_chdb.pth"
 def _chdb_client(credentials):
     """dbt-clickhouse's client wrapper, connected to an in-process chDB engine."""
     import clickhouse_connect
+    from dbt.adapters.clickhouse import dbclient
     from dbt.adapters.clickhouse.httpclient import ChHttpClient
 
     class ChChdbClient(ChHttpClient):
@@ -43,6 +44,16 @@ def _chdb_client(credentials):
             path.mkdir(parents=True, exist_ok=True)
             return clickhouse_connect.get_client(interface="chdb", path=str(path), settings=self._conn_settings)
 
+        def get_ch_setting(self, setting_name):
+            # chDB reports every setting as read-only although a session may change it; without this
+            # the adapter would disable lightweight deletes and with them delete+insert incrementals.
+            value, _readonly = super().get_ch_setting(setting_name)
+            return value, 0
+
+    # The adapter remembers per process which databases exist; one process may switch warehouse
+    # directories (close, reopen elsewhere), so forget it for every new embedded connection.
+    with dbclient._database_lock:
+        dbclient._ensured_databases.clear()
     return ChChdbClient(credentials)
 
 

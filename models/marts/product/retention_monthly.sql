@@ -1,13 +1,23 @@
 {{ config(engine='MergeTree()', order_by='(cohort_month, first_source_id, first_device, lifetime_month)') }}
 -- Visit cohorts: cohort_month = month of the first visit; lifetime_month = months from the cohort
--- month to the session's month. Additive across first_source_id and first_device (each user has
--- one first touch): retention = sum(active_users) / sum(cohort_users).
-with sizes as (
+-- month to the session's month. One row for every lifetime up to the last month with sessions, so
+-- the table is additive across first_source_id and first_device (each user has one first touch):
+-- retention = sum(active_users) / sum(cohort_users).
+with last_month as (
+    select toStartOfMonth(max(start_ts)) as m from {{ ref('fct_sessions') }}
+),
+sizes as (
     select
         toStartOfMonth(first_visit_ts) as cohort_month, first_source_id, first_device,
         toUInt64(count()) as cohort_users
     from {{ ref('int_first_touch') }}
     group by cohort_month, first_source_id, first_device
+),
+grid as (
+    select
+        cohort_month, first_source_id, first_device, cohort_users,
+        arrayJoin(range(toUInt32(dateDiff('month', cohort_month, (select m from last_month)) + 1))) as lifetime_month
+    from sizes
 ),
 active as (
     select
@@ -18,15 +28,16 @@ active as (
     group by cohort_month, first_source_id, first_device, lifetime_month
 )
 select
-    a.cohort_month as cohort_month,
-    a.first_source_id as first_source_id,
-    {{ channel_of('a.first_source_id', 'c') }},
-    a.first_device as first_device,
-    a.lifetime_month as lifetime_month,
-    s.cohort_users as cohort_users,
+    g.cohort_month as cohort_month,
+    g.first_source_id as first_source_id,
+    {{ channel_of('g.first_source_id', 'c') }},
+    g.first_device as first_device,
+    g.lifetime_month as lifetime_month,
+    g.cohort_users as cohort_users,
     a.active_users as active_users,
-    a.active_users / s.cohort_users as retention
-from active as a
-inner join sizes as s
-    on s.cohort_month = a.cohort_month and s.first_source_id = a.first_source_id and s.first_device = a.first_device
-left join {{ ref('channels') }} as c on c.source_id = a.first_source_id
+    a.active_users / g.cohort_users as retention
+from grid as g
+left join active as a
+    on a.cohort_month = g.cohort_month and a.first_source_id = g.first_source_id
+    and a.first_device = g.first_device and a.lifetime_month = g.lifetime_month
+left join {{ ref('channels') }} as c on c.source_id = g.first_source_id

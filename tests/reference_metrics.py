@@ -1,0 +1,245 @@
+"""An independent pandas implementation of the contract's metrics, computed from input files.
+
+Tests compare the marts against it. It shares no code with the loaders or the dbt models: rows
+are validated here with the contract's row rules in plain pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+EVENTS = {"page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase"}
+
+
+def _uid(series: pd.Series) -> pd.Series:
+    text = series.astype("string").str.strip()
+    ok = text.str.fullmatch(r"\d{1,20}").fillna(False)
+    values = pd.Series([int(v) if good else None for v, good in zip(text, ok, strict=True)], index=series.index,
+                       dtype="object")
+    return values.where(values.map(lambda v: v is not None and v < 2**64), None)
+
+
+def _ts(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+
+
+def month_start(ts: pd.Series) -> pd.Series:
+    return ts.dt.to_period("M").dt.to_timestamp()
+
+
+def months_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    return (end.dt.year - start.dt.year) * 12 + (end.dt.month - start.dt.month)
+
+
+def quantile_exact(values: pd.Series, level: float):
+    """ClickHouse quantileExact: the element at position floor(level * n) of the sorted values."""
+    ordered = np.sort(values.to_numpy())
+    return ordered[min(int(level * len(ordered)), len(ordered) - 1)]
+
+
+@dataclass
+class Reference:
+    data_dir: Path
+    margin_rate: float = 1.0
+
+    # ---- valid input rows (contract row rules) -------------------------------------------------
+    @cached_property
+    def visits(self) -> pd.DataFrame:
+        raw = pd.read_csv(self.data_dir / "visits_log.csv", dtype=str, keep_default_na=False)
+        df = pd.DataFrame({
+            "uid": _uid(raw["Uid"]), "device": raw["Device"], "start_ts": _ts(raw["Start Ts"]),
+            "end_ts": _ts(raw["End Ts"]), "source_id": pd.to_numeric(raw["Source Id"], errors="coerce"),
+            "os": raw.get("os", pd.Series("", index=raw.index)).replace("", "unknown"),
+        })
+        ok = df.uid.notna() & df.start_ts.notna() & df.end_ts.notna() & df.source_id.notna() & (df.device != "")
+        ok &= df.end_ts >= df.start_ts
+        df = df[ok].copy()
+        df["source_id"] = df.source_id.astype(int)
+        df["duration_s"] = (df.end_ts - df.start_ts).dt.total_seconds().astype(int)
+        return df
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        raw = pd.read_csv(self.data_dir / "orders_log.csv", dtype=str, keep_default_na=False)
+        df = pd.DataFrame({"uid": _uid(raw["Uid"]), "buy_ts": _ts(raw["Buy Ts"]),
+                           "revenue": pd.to_numeric(raw["Revenue"], errors="coerce"),
+                           "order_id": raw.get("order_id", pd.Series("", index=raw.index))})
+        ok = df.uid.notna() & df.buy_ts.notna() & df.revenue.notna() & (df.revenue >= 0)
+        return df[ok].copy()
+
+    @cached_property
+    def costs(self) -> pd.DataFrame:
+        raw = pd.read_csv(self.data_dir / "costs.csv", dtype=str, keep_default_na=False)
+        df = pd.DataFrame({"source_id": pd.to_numeric(raw["source_id"], errors="coerce"),
+                           "dt": pd.to_datetime(raw["dt"], format="%Y-%m-%d", errors="coerce"),
+                           "costs": pd.to_numeric(raw["costs"], errors="coerce")})
+        df = df[df.source_id.notna() & df.dt.notna() & df.costs.notna() & (df.costs >= 0)].copy()
+        df["source_id"] = df.source_id.astype(int)
+        # Keyed by (source_id, dt): the last row wins.
+        return df.drop_duplicates(["source_id", "dt"], keep="last")
+
+    # ---- first touch, buyers -------------------------------------------------------------------
+    @cached_property
+    def first_touch(self) -> pd.DataFrame:
+        v = self.visits.sort_values(["uid", "start_ts", "source_id", "device", "end_ts"])
+        return v.groupby("uid", sort=False).first()[["start_ts", "source_id", "device", "os"]].rename(
+            columns={"start_ts": "first_visit_ts", "source_id": "first_source_id", "device": "first_device",
+                     "os": "first_os"})
+
+    @cached_property
+    def buyers(self) -> pd.DataFrame:
+        o = self.orders
+        b = o.groupby("uid").agg(first_order_ts=("buy_ts", "min"), orders=("buy_ts", "size"),
+                                 revenue=("revenue", "sum"), last_order_ts=("buy_ts", "max"))
+        b = b.join(self.first_touch, how="left")
+        b["first_source_id"] = b.first_source_id.fillna(0).astype(int)
+        b["cohort_month"] = month_start(b.first_order_ts)
+        return b
+
+    # ---- product metrics -----------------------------------------------------------------------
+    def active(self, freq: str) -> pd.Series:
+        v = self.visits
+        if freq == "D":
+            key = v.start_ts.dt.normalize()
+        elif freq == "W":
+            key = (v.start_ts.dt.normalize() - pd.to_timedelta(v.start_ts.dt.weekday, unit="D"))
+        else:
+            key = month_start(v.start_ts)
+        return v.groupby(key).uid.nunique()
+
+    @property
+    def dau(self) -> float:
+        return self.active("D").mean()
+
+    @property
+    def wau(self) -> float:
+        return self.active("W").mean()
+
+    @property
+    def mau(self) -> float:
+        return self.active("M").mean()
+
+    @property
+    def sessions_per_user_day(self) -> float:
+        v = self.visits
+        day = v.start_ts.dt.normalize()
+        return (v.groupby(day).size() / v.groupby(day).uid.nunique()).mean()
+
+    @property
+    def asl(self) -> tuple[float, float, int]:
+        d = self.visits.duration_s
+        counts = d.value_counts()
+        mode = int(counts[counts == counts.max()].index.min())
+        return d.mean(), float(d.median()), mode
+
+    def retention(self) -> pd.DataFrame:
+        """cohort_month x lifetime_month -> retention (all first-touch groups together)."""
+        v = self.visits.join(self.first_touch[["first_visit_ts"]], on="uid")
+        v["cohort_month"] = month_start(v.first_visit_ts)
+        v["lifetime"] = months_between(v.cohort_month, month_start(v.start_ts))
+        active = v.groupby(["cohort_month", "lifetime"]).uid.nunique()
+        sizes = v.groupby("cohort_month").uid.nunique()
+        return (active / sizes.reindex(active.index.get_level_values(0)).to_numpy()).rename("retention").reset_index()
+
+    # ---- e-commerce metrics --------------------------------------------------------------------
+    @property
+    def aov(self) -> float:
+        return self.orders.revenue.sum() / len(self.orders)
+
+    @property
+    def ttf_median(self) -> float:
+        b = self.buyers[self.buyers.first_visit_ts.notna()]
+        ttf = (b.first_order_ts - b.first_visit_ts).dt.total_seconds().clip(lower=0)
+        return float(ttf.median())
+
+    def ltv(self) -> pd.DataFrame:
+        """cohort_month x age -> cumulative gross profit per cohort buyer."""
+        o = self.orders.join(self.buyers[["cohort_month"]], on="uid")
+        o["age"] = months_between(o.cohort_month, month_start(o.buy_ts))
+        last = month_start(self.orders.buy_ts).max()
+        rows = []
+        for cohort, group in o.groupby("cohort_month"):
+            size = (self.buyers.cohort_month == cohort).sum()
+            by_age = group.groupby("age").revenue.sum() * self.margin_rate
+            for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
+                rows.append((cohort, age, by_age[by_age.index <= age].sum() / size, size))
+        return pd.DataFrame(rows, columns=["cohort_month", "age", "ltv", "buyers"])
+
+    def six_month_cohorts(self) -> pd.DataFrame:
+        last = month_start(self.orders.buy_ts).max()
+        ltv = self.ltv()
+        eligible = months_between(ltv.cohort_month, pd.Series(last, index=ltv.index)) >= 5
+        return ltv[eligible & (ltv.age == 5)]
+
+    @property
+    def ltv_6m(self) -> float:
+        return self.six_month_cohorts().ltv.mean()
+
+    @property
+    def orders_per_buyer_6m(self) -> float:
+        o = self.orders.join(self.buyers[["cohort_month"]], on="uid")
+        o["age"] = months_between(o.cohort_month, month_start(o.buy_ts))
+        cohorts = self.six_month_cohorts()
+        values = []
+        for cohort in cohorts.cohort_month:
+            size = (self.buyers.cohort_month == cohort).sum()
+            values.append(((o.cohort_month == cohort) & (o.age <= 5)).sum() / size)
+        return float(np.mean(values))
+
+    # ---- marketing metrics ---------------------------------------------------------------------
+    @property
+    def cac(self) -> float:
+        return self.costs.costs.sum() / len(self.buyers)
+
+    @property
+    def romi_6m(self) -> float:
+        return self.ltv_6m / self.cac - 1
+
+    def cac_by_month_source(self) -> pd.Series:
+        c = self.costs.assign(month=month_start(self.costs.dt)).groupby(["month", "source_id"]).costs.sum()
+        new = self.buyers.groupby(["cohort_month", "first_source_id"]).size()
+        new.index.names = ["month", "source_id"]
+        joined = pd.concat([c, new.rename("new_buyers")], axis=1).dropna()
+        joined = joined[joined.new_buyers > 0]
+        return joined.costs / joined.new_buyers
+
+    def customer_flow(self) -> pd.DataFrame:
+        months = self.orders.assign(month=month_start(self.orders.buy_ts))[["uid", "month"]].drop_duplicates()
+        first = months.groupby("uid").month.min()
+        active = set(map(tuple, months[["uid", "month"]].itertuples(index=False)))
+        rows = []
+        all_months = sorted(months.month.unique())
+        for m in all_months:
+            prev = m - pd.DateOffset(months=1)
+            here = months[months.month == m].uid
+            new = int((first[here] == m).sum())
+            returning = int(sum((u, prev) in active for u in here))
+            reactivated = len(here) - new - returning
+            churned = int(sum((u, m) not in active for u in months[months.month == prev].uid))
+            rows.append((m, new, returning, reactivated, churned))
+        return pd.DataFrame(rows, columns=["month", "new", "returning", "reactivated", "churned"])
+
+    # ---- RFM -----------------------------------------------------------------------------------
+    def rfm(self, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+        o = self.orders
+        as_of = as_of if as_of is not None else o.buy_ts.dt.normalize().max() + pd.Timedelta(days=1)
+        o = o[o.buy_ts.dt.normalize() < as_of]
+        g = o.groupby("uid").agg(last=("buy_ts", "max"), frequency=("buy_ts", "size"), monetary=("revenue", "sum"))
+        g["recency"] = (as_of - g["last"].dt.normalize()).dt.days
+        g["monetary"] = g.monetary.round(2)
+
+        def score(values: pd.Series, ascending: bool) -> pd.Series:
+            cuts = [quantile_exact(values, q) for q in (0.2, 0.4, 0.6, 0.8)]
+            rank = values.map(lambda v: next((i for i, c in enumerate(cuts) if v <= c), 4))
+            return (5 - rank) if ascending else (rank + 1)
+
+        g["r_score"] = score(g.recency, ascending=True)
+        g["f_score"] = score(g.frequency, ascending=False)
+        g["m_score"] = score(g.monetary, ascending=False)
+        g["rfm_code"] = g.r_score.astype(str) + g.f_score.astype(str) + g.m_score.astype(str)
+        return g

@@ -1,0 +1,99 @@
+"""A hand-made tiny dataset whose expected figures are worked out by hand below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ecomlytics.build import run_dbt
+from loaders.ingest import load_files
+
+VISITS = """Uid,Device,Start Ts,End Ts,Source Id
+1,desktop,2018-01-01 10:00:00,2018-01-01 10:01:00,1
+1,desktop,2018-01-02 10:00:00,2018-01-02 10:02:00,2
+2,touch,2018-01-01 12:00:00,2018-01-01 12:01:00,2
+2,touch,2018-02-05 09:00:00,2018-02-05 09:00:00,2
+3,desktop,2018-02-10 08:00:00,2018-02-10 08:05:00,1
+"""
+ORDERS = """Uid,Buy Ts,Revenue
+1,2018-01-01 10:01:00,10.00
+1,2018-02-03 11:00:00,5.00
+2,2018-02-05 09:00:00,20.50
+4,2018-01-15 00:00:00,4.50
+"""
+COSTS = """source_id,dt,costs
+1,2018-01-01,30.00
+2,2018-01-01,12.00
+2,2018-02-01,8.00
+"""
+
+
+@pytest.fixture
+def tiny(client, tmp_path: Path):
+    for name, text in (("visits_log.csv", VISITS), ("orders_log.csv", ORDERS), ("costs.csv", COSTS)):
+        (tmp_path / name).write_text(text)
+    assert all(r.status == "loaded" for r in load_files(client, [], directory=tmp_path, quiet=True))
+    assert run_dbt("build")
+    return client
+
+
+def one(client, sql: str) -> dict:
+    result = client.query(sql)
+    return dict(zip(result.column_names, result.result_rows[0], strict=True))
+
+
+def test_tiny_dataset_by_hand(tiny) -> None:
+    h = one(tiny, "SELECT * FROM marts.kpi_headline")
+    # Days with sessions: Jan 1 {1, 2}, Jan 2 {1}, Feb 5 {2}, Feb 10 {3} -> DAU = 5 / 4.
+    assert h["dau"] == pytest.approx(1.25)
+    # Weeks from Monday: Jan 1-7 {1, 2}, Feb 5-11 {2, 3} -> WAU = 2; months Jan {1, 2}, Feb {2, 3} -> MAU = 2.
+    assert h["wau"] == pytest.approx(2.0)
+    assert h["mau"] == pytest.approx(2.0)
+    assert h["sticky_wau"] == pytest.approx(0.625)
+    assert h["sticky_mau"] == pytest.approx(0.625)
+    assert h["sessions_per_user_day"] == pytest.approx(1.0)
+    # Session lengths 60, 120, 60, 0, 300 s: mean 108, median 60, mode 60.
+    assert (h["asl_mean_s"], h["asl_median_s"], h["asl_mode_s"]) == pytest.approx((108, 60, 60))
+    # TTF: user 1 60 s; user 2 from Jan 1 12:00 to Feb 5 09:00 = 34 d 21 h = 3,013,200 s; median of the two.
+    assert h["ttf_median_s"] == pytest.approx((60 + 3_013_200) / 2)
+    # AOV = 40.00 / 4 orders; CAC = 50.00 costs / 3 buyers (user 4 never visited but is a buyer).
+    assert h["aov"] == pytest.approx(10.0)
+    assert h["cac"] == pytest.approx(50 / 3)
+    # No buyer cohort has 6 age months yet.
+    assert h["ltv_6m"] is None or h["ltv_6m"] != h["ltv_6m"]
+
+
+def test_tiny_cohorts_marketing_flow(tiny) -> None:
+    retention = dict(((str(c), l), r) for c, l, r in tiny.query(
+        "SELECT cohort_month, lifetime_month, sum(active_users) / sum(cohort_users) FROM marts.retention_monthly "
+        "GROUP BY 1, 2").result_rows)
+    # January cohort {1, 2}: both active in January, only user 2 in February. February cohort {3}.
+    assert retention == {("2018-01-01", 0): 1.0, ("2018-01-01", 1): 0.5, ("2018-02-01", 0): 1.0}
+    cac = {(str(m), s): c for m, s, c in tiny.query(
+        "SELECT month, source_id, cac FROM marts.marketing_monthly").result_rows}
+    # Jan source 1: 30.00 / user 1; Jan source 2: 12.00 but no new buyer; Feb source 2: 8.00 / user 2.
+    assert cac[("2018-01-01", 1)] == pytest.approx(30.0)
+    assert cac[("2018-01-01", 2)] is None
+    assert cac[("2018-02-01", 2)] == pytest.approx(8.0)
+    first = one(tiny, "SELECT first_source_id, channel FROM marts.fct_orders WHERE uid = 4")
+    assert first == {"first_source_id": 0, "channel": "unknown"}
+    flow = {str(r[0]): r[1:] for r in tiny.query(
+        "SELECT month, new_buyers, returning_buyers, reactivated_buyers, churned_buyers "
+        "FROM marts.customer_flow_monthly").result_rows}
+    # Jan: users 1 and 4 are new. Feb: user 2 new, user 1 returning, user 4 churned.
+    assert flow == {"2018-01-01": (2, 0, 0, 0), "2018-02-01": (1, 1, 0, 1)}
+
+
+def test_tiny_rfm_by_hand(tiny) -> None:
+    rows = {r[0]: r[1:] for r in tiny.query(
+        "SELECT uid, recency_days, frequency, toFloat64(monetary), rfm_code, segment, macro_segment "
+        "FROM marts.rfm_customers").result_rows}
+    # As of Feb 6: R = 3 / 1 / 22 days, F = 2 / 1 / 1, M = 15.00 / 20.50 / 4.50.
+    # quantileExact picks the sorted element at floor(q * 3): R thresholds 1, 3, 3, 22;
+    # F thresholds 1, 1, 1, 2; M thresholds 4.5, 15, 15, 20.5.
+    assert rows == {
+        1: (3, 2, 15.0, "442", "Good thrifty", "Active"),
+        2: (1, 1, 20.5, "514", "Newcomers", "New"),
+        4: (22, 1, 4.5, "211", "Occasional", "Churn"),
+    }
