@@ -13,6 +13,7 @@ Single writer: one loader at a time per warehouse (embedded chDB enforces it any
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loaders.formats import InputError, Probe, content_hash, kind_from_name, probe
+from loaders.formats import PARQUET_MAGIC, InputError, Probe, content_hash, kind_from_name, probe
 from loaders.parsing import is_text, reason_expr, typed
 from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, all_ddl
 
@@ -362,8 +363,10 @@ class Loader:
             self._stage_rows(p, stage, file_hash, result.load_id)
             result.rows_loaded, result.rows_quarantined = stage.counts()
             result.rows_read = result.rows_loaded + result.rows_quarantined
+            _fault_point("staged")
             self.log.write(result, file_hash, started, "committing")
             stage.commit(result)
+            _fault_point("committed")
             result.status = "loaded"
             self.log.write(result, file_hash, started, "loaded")
             stage.drop()
@@ -378,6 +381,9 @@ class Loader:
         return result
 
     def _parquet_schema(self, path: Path) -> dict[str, str]:
+        with open(path, "rb") as handle:
+            if handle.read(4) != PARQUET_MAGIC:
+                raise InputError(path, "not a Parquet file (missing PAR1 magic bytes)")
         try:
             return dict(_source_columns(self.client, path))
         except Exception as exc:  # noqa: BLE001
@@ -424,6 +430,14 @@ class Loader:
             self.log.write(result, file_hash, started, "failed")
         except Exception:  # noqa: BLE001 - the original error is what the user needs to see
             pass
+
+
+def _fault_point(name: str) -> None:
+    """Crash-test hook: with ECOMLYTICS_FAULT_AT=<name> the load stops here until it is killed."""
+    if os.environ.get("ECOMLYTICS_FAULT_AT") == name:
+        print(f"fault point reached: {name}", flush=True)
+        while True:
+            time.sleep(1)
 
 
 def _first_line(message: str) -> str:
