@@ -156,7 +156,8 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
                  {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]})
 
 
-def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W", groupby: list[str] | None = None,
+def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
+               groupby: list[str] | None = None,
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
                limit: int = 10000) -> Chart:
     params = {"x_axis": x, "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True, "show_legend": True,

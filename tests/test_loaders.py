@@ -139,7 +139,8 @@ def test_each_bad_row_kind_is_quarantined_with_its_reason(client, tmp_path: Path
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
-        ("visits_log.csv", b"Uid,Device,Start Ts,Source Id\n1,touch,2017-06-01 10:00:00,3\n", "missing required column"),
+        ("visits_log.csv", b"Uid,Device,Start Ts,Source Id\n1,touch,2017-06-01 10:00:00,3\n",
+         "missing required column"),
         ("visits_log.csv", b"\x00\x01\x02binary", "not a CSV file"),
         ("visits_log.parquet", b"Uid,Device\n1,touch\n", "not a Parquet file"),
         ("visits_log.csv.gz", b"Uid,Device\n", "not a gzip file"),

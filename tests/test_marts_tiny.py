@@ -65,7 +65,7 @@ def test_tiny_dataset_by_hand(tiny) -> None:
 
 
 def test_tiny_cohorts_marketing_flow(tiny) -> None:
-    retention = dict(((str(c), l), r) for c, l, r in tiny.query(
+    retention = dict(((str(c), age), r) for c, age, r in tiny.query(
         "SELECT cohort_month, lifetime_month, sum(active_users) / sum(cohort_users) FROM marts.retention_monthly "
         "GROUP BY 1, 2").result_rows)
     # January cohort {1, 2}: both active in January, only user 2 in February. February cohort {3}.
