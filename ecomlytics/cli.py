@@ -163,17 +163,20 @@ def export_rfm(
     ] = None,
 ) -> None:
     """Export RFM segment contacts (name, e-mail, phone, consent flags) for CRM campaigns."""
-    from ecomlytics.export import export_rfm_contacts
+    from ecomlytics.export import ExportError, export_rfm_contacts
     from ecomlytics.warehouse import connect
 
-    n = export_rfm_contacts(
-        connect(),
-        out,
-        segments=segment or [],
-        macro_segments=macro_segment or [],
-        fmt=fmt.value,
-        only_consented=only_consented,
-    )
+    try:
+        n = export_rfm_contacts(
+            connect(),
+            out,
+            segments=segment or [],
+            macro_segments=macro_segment or [],
+            fmt=fmt.value,
+            only_consented=only_consented,
+        )
+    except ExportError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     console.print(f"[green]{n} contacts[/] -> {out}")
 
 

@@ -90,7 +90,7 @@ def day_weights(start: date, days: int) -> np.ndarray:
     """Relative traffic per day: weekly cycle, yearly wave peaking in winter, New-Year peak."""
     d = np.datetime64(start, "D") + np.arange(days)
     dow = (d.astype("int64") + 3) % 7  # 0 = Monday
-    weekly = np.array([1.05, 1.08, 1.06, 1.04, 0.98, 0.88, 0.91])[dow]
+    weekly = np.array([1.15, 1.18, 1.14, 1.10, 0.98, 0.72, 0.76])[dow]
     doy = (d - d.astype("datetime64[Y]")).astype("int64")
     yearly = 1.0 + 0.35 * np.cos(2 * np.pi * (doy - 350) / 365.25)
     month_day = d.astype("datetime64[D]") - d.astype("datetime64[M]").astype("datetime64[D]")

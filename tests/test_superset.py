@@ -1,0 +1,224 @@
+"""Superset served by `ecomlytics serve` over a freshly built embedded warehouse.
+
+The app runs as its own process (as a user runs it) and holds the chDB warehouse, so every
+expectation here comes from the input files (pandas), never from reading the warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from tests.reference_metrics import Reference
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "tests" / "artifacts"
+SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
+SLUGS = ["overview", "sales", "users-conversion", "engagement-ttf", "cohorts", "marketing", "rfm", "customer-base"]
+USERS, DAYS = 3000, 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Served:
+    def __init__(self, base: str, home: Path, data: Path, password: str) -> None:
+        self.base, self.home, self.data, self.admin_password = base, home, data, password
+
+    def users(self) -> dict[str, str]:
+        return json.loads((self.home / "superset" / "users.json").read_text())
+
+    def session(self, username: str, password: str | None = None) -> requests.Session:
+        session = requests.Session()
+        response = session.post(f"{self.base}/api/v1/security/login", json={
+            "username": username, "password": password or self.users()[username], "provider": "db"})
+        response.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        csrf = session.get(f"{self.base}/api/v1/security/csrf_token/").json()["result"]
+        session.headers["X-CSRFToken"] = csrf
+        session.headers["Referer"] = self.base
+        return session
+
+    def admin(self) -> requests.Session:
+        return self.session("admin", self.admin_password)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("superset-home")
+    env = {**os.environ, "ECOMLYTICS_HOME": str(home), "ECOMLYTICS_WAREHOUSE": f"chdb://{home / 'warehouse'}",
+           "ECOMLYTICS_ADMIN_PASSWORD": "admin-test-password"}
+    cli = [sys.executable, "-m", "ecomlytics.cli"]
+    subprocess.run([*cli, "run", "--no-serve", "--users", str(USERS), "--days", str(DAYS)], env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    log = open(home / "serve.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("serve exited:\n" + (home / "serve.log").read_text()[-3000:])
+        try:
+            if requests.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    else:
+        raise RuntimeError("serve did not come up:\n" + (home / "serve.log").read_text()[-3000:])
+    data = home / "data" / f"sample-u{USERS}-d{DAYS}-s42"
+    yield Served(base, home, data, "admin-test-password")
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def charts(session: requests.Session, base: str) -> dict[str, int]:
+    result = session.get(f"{base}/api/v1/chart/?q=(page_size:500)").json()["result"]
+    return {c["slice_name"]: c["id"] for c in result}
+
+
+def chart_data(session: requests.Session, base: str, chart_id: int) -> list[dict]:
+    response = session.get(f"{base}/api/v1/chart/{chart_id}/data/")
+    assert response.status_code == 200, response.text[:500]
+    return response.json()["result"][0]["data"]
+
+
+def test_every_chart_returns_data_through_the_chart_data_api(served: Served) -> None:
+    admin = served.admin()
+    ids = charts(admin, served.base)
+    assert len(ids) >= 40
+    empty = [name for name, chart_id in ids.items() if not chart_data(admin, served.base, chart_id)]
+    assert empty == []
+
+
+def test_chart_values_match_the_input_files(served: Served) -> None:
+    admin, ref = served.admin(), Reference(served.data)
+    ids = charts(admin, served.base)
+    # Overview GMV: weekly trend values add up to all revenue of valid orders.
+    gmv = chart_data(admin, served.base, ids["GMV"])
+    assert sum(row["gmv"] for row in gmv) == pytest.approx(ref.orders.revenue.sum(), abs=0.01)
+    # Overview users per week are exact distinct users (uniqExact states merged across sources and OSes).
+    users = {pd.Timestamp(row["day"], unit="ms"): row["users"] for row in chart_data(admin, served.base, ids["Users"])}
+    expected_users = ref.active("W")
+    assert users == expected_users.to_dict()
+    # Marketing: CAC by source and month.
+    cac_rows = chart_data(admin, served.base, ids["CAC by source, monthly"])
+    assert len(cac_rows) > 10
+    channels = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("channel").source_id
+    expected_cac = ref.cac_by_month_source()
+    for row in cac_rows:
+        for channel, value in row.items():
+            if channel == "month" or value is None:
+                continue
+            key = (pd.Timestamp(row["month"], unit="ms"), int(channels.get(channel, 0)))
+            assert value == pytest.approx(expected_cac[key], rel=1e-9), key
+
+
+def test_roles_see_only_their_dashboards(served: Served) -> None:
+    expected = {"marketing": {"marketing", "sales", "cohorts", "overview"}, "executive": {"overview"},
+                "crm": {"rfm", "customer-base"}, "finance": {"overview", "sales", "marketing"}, "analyst": set(SLUGS)}
+    for username, slugs in expected.items():
+        session = served.session(username)
+        listed = {d["slug"] for d in session.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]}
+        assert listed == slugs, username
+
+
+def test_marketing_gets_no_pii_from_charts_or_sql_lab(served: Served) -> None:
+    admin, marketing = served.admin(), served.session("marketing")
+    ids = charts(admin, served.base)
+    contacts = marketing.get(f"{served.base}/api/v1/chart/{ids['Contacts (CRM)']}/data/")
+    assert contacts.status_code in (403, 404)
+    database_id = admin.get(f"{served.base}/api/v1/database/").json()["result"][0]["id"]
+
+    def sql_lab(session: requests.Session, sql: str) -> requests.Response:
+        return session.post(f"{served.base}/api/v1/sqllab/execute/", json={
+            "database_id": database_id, "sql": sql, "schema": "marts", "runAsync": False, "client_id": None})
+
+    allowed = sql_lab(marketing, "SELECT sum(revenue) AS gmv FROM marts.kpi_daily")
+    assert allowed.status_code == 200, allowed.text[:300]
+    for sql in ("SELECT name, email, phone FROM marts.rfm_customers",
+                "SELECT email FROM marts.dim_customers",
+                "SELECT email FROM raw.customers",
+                "SELECT * FROM (SELECT phone FROM marts.rfm_customers) AS t",
+                "SELECT email FROM file('/etc/passwd', 'LineAsString')"):
+        response = sql_lab(marketing, sql)
+        assert response.status_code in (400, 403, 422), (sql, response.status_code, response.text[:200])
+        assert "@example.org" not in response.text
+    # Every chart Marketing can open carries no contact data.
+    for name, chart_id in ids.items():
+        response = marketing.get(f"{served.base}/api/v1/chart/{chart_id}/data/")
+        if response.status_code == 200:
+            assert "@example.org" not in response.text and '"phone"' not in response.text, name
+
+
+def test_crm_gets_exactly_a_segments_contacts(served: Served) -> None:
+    crm, ref = served.session("crm"), Reference(served.data)
+    ids = charts(served.admin(), served.base)
+    chart = crm.get(f"{served.base}/api/v1/chart/{ids['Contacts (CRM)']}").json()["result"]
+    context = json.loads(chart["query_context"])
+    context["queries"][0]["filters"] = [{"col": "segment", "op": "IN", "val": ["Lost VIP"]}]
+    context["queries"][0]["row_limit"] = 100000
+    context["result_format"] = "csv"
+    response = crm.post(f"{served.base}/api/v1/chart/data", json=context)
+    assert response.status_code == 200, response.text[:300]
+    from io import StringIO
+
+    exported = pd.read_csv(StringIO(response.text), dtype={"uid": str})
+    rfm = ref.rfm()
+    expected = {str(uid) for uid, code in rfm.rfm_code.items() if SEGMENTS.segment[code] == "Lost VIP"}
+    assert expected and set(exported.uid) == expected
+    assert exported.email.str.contains("@").any()  # CRM does see contacts
+
+
+def test_dashboards_render_in_a_real_browser(served: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.goto(f"{served.base}/login/")
+        page.fill("input[name=username], #username", "admin")
+        page.fill("input[name=password], #password", served.admin_password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+        for slug in SLUGS:
+            page.goto(f"{served.base}/superset/dashboard/{slug}/?standalone=1")
+            holders = page.locator("[data-test='dashboard-component-chart-holder']")
+            holders.first.wait_for(timeout=120_000)
+            deadline = time.time() + 180
+            while time.time() < deadline and page.locator(".loading, [aria-label='Loading']").count() > 0:
+                time.sleep(0.5)
+            page.wait_for_timeout(1500)
+            # Render all charts: scroll through the page (Superset lazy-loads charts off screen).
+            for _ in range(6):
+                page.mouse.wheel(0, 1200)
+                page.wait_for_timeout(400)
+            while time.time() < deadline and page.locator(".loading, [aria-label='Loading']").count() > 0:
+                time.sleep(0.5)
+            page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
+            for index in range(holders.count()):
+                holder = holders.nth(index)
+                text = holder.inner_text()
+                rendered = holder.locator("canvas, svg, table, .header-line, .superset-legacy-chart-big-number").count()
+                if "No results" in text or "Error" in text or "error" in text.lower() or not rendered:
+                    problems.append((slug, index, text[:120]))
+        browser.close()
+    assert problems == []
