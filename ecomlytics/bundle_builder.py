@@ -42,11 +42,11 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "buyers": ("uniqExactMerge(buyers_state)", ",d"),
         "new_buyers": ("uniqExactMerge(new_buyers_state)", ",d"),
         "units": ("sum(units)", ",d"),
-        "aov": ("sum(revenue) / nullIf(sum(orders), 0)", ",.2f"),
+        "aov": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
         "conversion": ("sum(orders) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
         "buyer_conversion": ("uniqExactMerge(buyers_state) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
         "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
-        "revenue_per_session": ("sum(revenue) / nullIf(sum(sessions), 0)", ",.3f"),
+        "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
     }),
     "activity_daily": ("day", {
         "dau": ("sum(dau)", ",d"),
@@ -86,15 +86,15 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     "ltv_monthly": ("cohort_month", {
         "ltv": ("sum(cum_gross_profit) / nullIf(sum(cohort_buyers), 0)", ",.2f"),
         "active_buyers": ("sum(active_buyers)", ",d"),
-        "average_check": ("sum(revenue) / nullIf(sum(orders), 0)", ",.2f"),
+        "average_check": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
     }),
     "marketing_monthly": ("month", {
         "costs": ("sum(costs)", ",.0f"),
         "new_buyers": ("sum(new_buyers)", ",d"),
-        "cac": ("sum(costs) / nullIf(sum(new_buyers), 0)", ",.2f"),
+        "cac": ("toFloat64(sum(costs)) / nullIf(sum(new_buyers), 0)", ",.2f"),
     }),
     "romi_cohorts": ("cohort_month", {
-        "romi": ("sum(cum_gross_profit) / nullIf(sum(costs), 0) - 1", ".0%"),
+        "romi": ("sum(cum_gross_profit) / nullIf(toFloat64(sum(costs)), 0) - 1", ".0%"),
         "payback_month": ("min(payback_month)", "d"),
     }),
     "ttf_buyers": ("first_order_date", {
@@ -118,6 +118,12 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "profile_completeness": ("avg(profile_completeness)", ".1%"),
     }),
 }
+
+
+# Calculated columns: 20-digit uids exceed what Superset's result handling (int64, JSON doubles) keeps
+# exact, so tables and exports show customer ids as text.
+CALCULATED = {table: [("customer_id", "String", "toString(uid)")]
+              for table in ("rfm_customers", "rfm_scores", "customer_profiles", "ttf_buyers")}
 
 
 @dataclass
@@ -330,7 +336,7 @@ segment and the contacts to act on (CRM only), downloadable as CSV / XLSX from t
                    limit=20, width=4)],
             [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
                         kind="bar", stack=True, width=12)],
-            [raw_table("Contacts (CRM)", "rfm_customers", ["uid", "name", "email", "phone", "email_opt_in",
+            [raw_table("Contacts (CRM)", "rfm_customers", ["customer_id", "name", "email", "phone", "email_opt_in",
                                                             "sms_opt_in", "push_opt_in", "segment", "macro_segment",
                                                             "recommended_action", "recency_days", "frequency",
                                                             "monetary"])],
@@ -389,7 +395,11 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
                      "groupby": not ch_type.startswith("AggregateFunction"),
                      "filterable": not ch_type.startswith("AggregateFunction"), "expression": None,
                      "description": None, "python_date_format": None, "extra": {}}
-                    for name, ch_type in columns],
+                    for name, ch_type in columns] + [
+                    {"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True, "type": ch_type,
+                     "advanced_data_type": None, "groupby": True, "filterable": True, "expression": expression,
+                     "description": "customer id as text (exact for 20-digit ids)", "python_date_format": None,
+                     "extra": {}} for name, ch_type, expression in CALCULATED.get(table, [])],
         "version": "1.0.0", "database_uuid": DATABASE_UUID,
     }
 
@@ -402,7 +412,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": board.title}},
     }
     rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
-        "width": 12, "height": 26, "code": f"{board.about}\n\n{NAV}"}})]]
+        "width": 12, "height": 34, "code": f"{board.about}\n\n{NAV}"}})]]
     for chart in (c for row in board.rows for c in row):
         assert chart.uuid in chart_ids
     for row in board.rows:

@@ -204,8 +204,8 @@ class Reference:
         c = self.costs.assign(month=month_start(self.costs.dt)).groupby(["month", "source_id"]).costs.sum()
         new = self.buyers.groupby(["cohort_month", "first_source_id"]).size()
         new.index.names = ["month", "source_id"]
-        joined = pd.concat([c, new.rename("new_buyers")], axis=1).dropna()
-        joined = joined[joined.new_buyers > 0]
+        joined = pd.concat([c, new.rename("new_buyers")], axis=1)
+        joined = joined[joined.new_buyers > 0].fillna({"costs": 0.0})  # unpaid sources acquire at zero cost
         return joined.costs / joined.new_buyers
 
     def customer_flow(self) -> pd.DataFrame:

@@ -121,12 +121,14 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     assert len(cac_rows) > 10
     channels = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("channel").source_id
     expected_cac = ref.cac_by_month_source()
-    for row in cac_rows:
-        for channel, value in row.items():
-            if channel == "month" or value is None:
-                continue
-            key = (pd.Timestamp(row["month"], unit="ms"), int(channels.get(channel, 0)))
-            assert value == pytest.approx(expected_cac[key], rel=1e-9), key
+    checked = 0
+    for row in cac_rows:  # long format: month, channel, cac
+        if row["cac"] is None:
+            continue
+        key = (pd.Timestamp(row["month"], unit="ms"), int(channels.get(row["channel"], 0)))
+        assert row["cac"] == pytest.approx(expected_cac[key], rel=1e-9), key
+        checked += 1
+    assert checked == len(expected_cac)
 
 
 def test_roles_see_only_their_dashboards(served: Served) -> None:
@@ -157,7 +159,10 @@ def test_marketing_gets_no_pii_from_charts_or_sql_lab(served: Served) -> None:
                 "SELECT * FROM (SELECT phone FROM marts.rfm_customers) AS t",
                 "SELECT email FROM file('/etc/passwd', 'LineAsString')"):
         response = sql_lab(marketing, sql)
-        assert response.status_code in (400, 403, 422), (sql, response.status_code, response.text[:200])
+        assert response.status_code != 200, (sql, response.text[:200])
+        errors = {e.get("error_type") for e in response.json().get("errors", [])}
+        assert errors & {"TABLE_SECURITY_ACCESS_ERROR", "DATABASE_SECURITY_ACCESS_ERROR", "INVALID_SQL_ERROR",
+                         "GENERIC_COMMAND_ERROR"}, (sql, response.text[:300])
         assert "@example.org" not in response.text
     # Every chart Marketing can open carries no contact data.
     for name, chart_id in ids.items():
@@ -178,10 +183,10 @@ def test_crm_gets_exactly_a_segments_contacts(served: Served) -> None:
     assert response.status_code == 200, response.text[:300]
     from io import StringIO
 
-    exported = pd.read_csv(StringIO(response.text), dtype={"uid": str})
+    exported = pd.read_csv(StringIO(response.text), dtype={"customer_id": str})
     rfm = ref.rfm()
     expected = {str(uid) for uid, code in rfm.rfm_code.items() if SEGMENTS.segment[code] == "Lost VIP"}
-    assert expected and set(exported.uid) == expected
+    assert expected and set(exported.customer_id) == expected
     assert exported.email.str.contains("@").any()  # CRM does see contacts
 
 
@@ -216,6 +221,8 @@ def test_dashboards_render_in_a_real_browser(served: Served) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
             for index in range(holders.count()):
                 holder = holders.nth(index)
+                if holder.locator(".dashboard-markdown").count():
+                    continue  # the "how to read it" text
                 text = holder.inner_text()
                 rendered = holder.locator("canvas, svg, table, .header-line, .superset-legacy-chart-big-number").count()
                 if "No results" in text or "Error" in text or "error" in text.lower() or not rendered:
