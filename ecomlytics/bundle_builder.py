@@ -120,12 +120,6 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
 }
 
 
-# Calculated columns: 20-digit uids exceed what Superset's result handling (int64, JSON doubles) keeps
-# exact, so tables and exports show customer ids as text.
-CALCULATED = {table: [("customer_id", "String", "toString(uid)")]
-              for table in ("rfm_customers", "rfm_scores", "customer_profiles", "ttf_buyers")}
-
-
 @dataclass
 class Chart:
     title: str
@@ -395,11 +389,7 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
                      "groupby": not ch_type.startswith("AggregateFunction"),
                      "filterable": not ch_type.startswith("AggregateFunction"), "expression": None,
                      "description": None, "python_date_format": None, "extra": {}}
-                    for name, ch_type in columns] + [
-                    {"column_name": name, "verbose_name": None, "is_dttm": False, "is_active": True, "type": ch_type,
-                     "advanced_data_type": None, "groupby": True, "filterable": True, "expression": expression,
-                     "description": "customer id as text (exact for 20-digit ids)", "python_date_format": None,
-                     "extra": {}} for name, ch_type, expression in CALCULATED.get(table, [])],
+                    for name, ch_type in columns],
         "version": "1.0.0", "database_uuid": DATABASE_UUID,
     }
 

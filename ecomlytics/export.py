@@ -8,7 +8,7 @@ from pathlib import Path
 from clickhouse_connect.driver.client import Client
 
 CONTACT_COLUMNS = [
-    "uid", "name", "email", "phone", "email_opt_in", "sms_opt_in", "push_opt_in", "segment", "macro_segment",
+    "customer_id", "name", "email", "phone", "email_opt_in", "sms_opt_in", "push_opt_in", "segment", "macro_segment",
     "recommended_action", "rfm_code", "r_score", "f_score", "m_score", "recency_days", "frequency", "monetary",
     "as_of_date",
 ]
@@ -65,7 +65,7 @@ def export_rfm_contacts(client: Client, out: Path, *, segments: list[str], macro
         sheet = book.create_sheet("contacts")
         sheet.append(CONTACT_COLUMNS)
         for row in rows:
-            sheet.append([str(v) if isinstance(v, int) and v > 2**53 else v for v in row])
+            sheet.append(list(row))
         book.save(out)
     else:
         raise ExportError(f"unknown format {fmt!r}; use csv or xlsx")

@@ -179,3 +179,28 @@ def test_activity_marts_cover_every_day_with_sessions(built) -> None:
     expected = ref.active("D")
     assert daily.dau.tolist() == expected.tolist()
     assert month_start(pd.to_datetime(daily.day)).nunique() == month_start(ref.visits.start_ts).nunique()
+
+
+def test_rfm_export_has_exactly_the_segments_customers(built, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from ecomlytics.export import ExportError, export_rfm_contacts
+
+    client, ref = built
+    rfm = ref.rfm()
+    expected = {str(uid) for uid, code in rfm.rfm_code.items() if SEGMENTS.segment[code] == "Lost VIP"}
+    count = export_rfm_contacts(client, tmp_path / "lost.csv", segments=["Lost VIP"], macro_segments=[], fmt="csv")
+    exported = pd.read_csv(tmp_path / "lost.csv", dtype={"customer_id": str})
+    assert count == len(expected) and set(exported.customer_id) == expected
+    export_rfm_contacts(client, tmp_path / "new.xlsx", segments=[], macro_segments=["New"], fmt="xlsx",
+                        only_consented="email")
+    sheet = load_workbook(tmp_path / "new.xlsx").active
+    values = list(sheet.values)
+    header, body = values[0], values[1:]
+    got = {row[header.index("customer_id")] for row in body}
+    macro = SEGMENTS.macro_segment.reindex(rfm.rfm_code).to_numpy()
+    customers = pd.read_csv(ref.data_dir / "customers.csv", dtype=str, keep_default_na=False).set_index("uid")
+    opted = set(customers.index[customers.email_opt_in == "1"])
+    assert got == {str(uid) for uid, m in zip(rfm.index, macro, strict=True) if m == "New" and str(uid) in opted}
+    with pytest.raises(ExportError, match="valid"):
+        export_rfm_contacts(client, tmp_path / "x.csv", segments=["Nope"], macro_segments=[])

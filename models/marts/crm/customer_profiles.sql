@@ -3,6 +3,7 @@
 -- reachability (consent flags), profile completeness and activity. For every role.
 select
     d.uid as uid,
+    toString(d.uid) as customer_id,
     d.city as city,
     d.country as country,
     d.registered_at as registered_at,

@@ -18,6 +18,7 @@ scored as (
 )
 select
     s.uid as uid,
+    toString(s.uid) as customer_id,
     s.as_of_date as as_of_date,
     s.recency_days as recency_days,
     s.frequency as frequency,
