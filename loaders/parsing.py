@@ -13,12 +13,9 @@ from loaders.schema import EVENT_TYPES, Column, InputSpec
 # Parsed and stored in UTC so no time-zone shift ever happens (the values are naive business time).
 _TS = (
     "multiIf("
-    "match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}} \\\\d{{2}}:\\\\d{{2}}:\\\\d{{2}}$'), "
-    "parseDateTimeOrNull({v}, '%Y-%m-%d %H:%i:%s', 'UTC'), "
-    "match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}T\\\\d{{2}}:\\\\d{{2}}:\\\\d{{2}}$'), "
-    "parseDateTimeOrNull({v}, '%Y-%m-%dT%H:%i:%s', 'UTC'), "
-    "match({v}, '^\\\\d{{2}}\\\\.\\\\d{{2}}\\\\.\\\\d{{4}} \\\\d{{2}}:\\\\d{{2}}$'), "
-    "parseDateTimeOrNull({v}, '%d.%m.%Y %H:%i', 'UTC'), NULL)"
+    "substring({v}, 11, 1) = 'T', parseDateTimeOrNull({v}, '%Y-%m-%dT%H:%i:%s', 'UTC'), "
+    "substring({v}, 3, 1) = '.', parseDateTimeOrNull({v}, '%d.%m.%Y %H:%i', 'UTC'), "
+    "parseDateTimeOrNull({v}, '%Y-%m-%d %H:%i:%s', 'UTC'))"
 )
 _DATE = (
     "multiIf(match({v}, '^\\\\d{{4}}-\\\\d{{2}}-\\\\d{{2}}$'), toDateOrNull({v}), "

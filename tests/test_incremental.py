@@ -19,15 +19,18 @@ MARTS = [
 ]
 
 
-def split_inputs(source: Path, before: Path, after: Path) -> None:
-    """Write the rows of each input before / from CUTOFF into two directories (items follow orders)."""
+def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) -> None:
+    """Write the rows of each input before / from cutoff into two directories (items follow orders).
+
+    Also used by bench/build.py to append the last day.
+    """
     before.mkdir()
     after.mkdir()
     time_columns = {"visits_log.csv": "Start Ts", "orders_log.csv": "Buy Ts", "costs.csv": "dt", "events.csv": "ts"}
     early_orders: set[str] = set()
     for name, column in time_columns.items():
         df = pd.read_csv(source / name, dtype=str, keep_default_na=False)
-        early = df[column] < CUTOFF
+        early = df[column] < cutoff
         df[early].to_csv(before / name, index=False)
         df[~early].to_csv(after / name, index=False)
         if name == "orders_log.csv":
