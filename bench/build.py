@@ -1,101 +1,88 @@
-"""Build benchmark: full dbt build at two data sizes, and the daily incremental refresh.
+"""Build benchmark: full `dbt build` at two data sizes and an incremental refresh, in one run.
 
-    python bench/build.py [--small 1000000] [--large 10000000] [--days 365]
+    python bench/build.py [--small-users 480000] [--large-users 4800000] [--days 365]
 
-For each size (in visits) it generates sample data (ecomlytics.sample_data), loads all but the last
-day into a fresh embedded warehouse, runs a full build (`dbt build --full-refresh`), appends the
-last day and runs the normal (incremental) build. Printed side by side:
-- full build time large / small (target <= 12x for 10x data),
-- incremental refresh / full build at each size (target <= 0.15).
-Generation and loading are not timed.
+About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size: generate, load all
+but the last day, time a full build (models and dbt tests), then append the last day and time the
+incremental build. Targets: large/small full build <= 12x for 10x data; incremental/full <= 0.15.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # tests.test_incremental holds the day-split helper shared with the test
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
-from ecomlytics.build import run_dbt  # noqa: E402
-from ecomlytics.sample_data import generate  # noqa: E402
-from ecomlytics.warehouse import close_all, connect  # noqa: E402
-from loaders.ingest import load_files  # noqa: E402
-from tests.test_incremental import split_inputs  # noqa: E402
+from ecomlytics import settings
+from ecomlytics.build import run_dbt
+from ecomlytics.sample_data import FILES, generate
+from ecomlytics.warehouse import close_all, connect
+from loaders.ingest import load_files
 
-START = date(2017, 6, 1)
-PROBE_USERS = 20_000
-
-
-@dataclass
-class Measurement:
-    visits: int
-    full_s: float
-    incremental_s: float
+TIME_COLUMNS = {"visits": "Start Ts", "orders": "Buy Ts", "costs": "dt", "events": "ts"}
 
 
-def visits_per_user(workdir: Path, days: int) -> float:
-    """The generator's mean visits per user over `days`, from a small probe run."""
-    probe = workdir / "probe"
-    paths = generate(probe, users=PROBE_USERS, days=days, seed=3, start=START, bad_share=0)
-    with open(paths["visits"], "rb") as handle:
-        visits = sum(1 for _ in handle) - 1
-    return visits / PROBE_USERS
+def split_last_day(data: Path, history: Path, last_day: Path, day: str) -> None:
+    """Move each input's rows of ``day`` (and later) into a separate directory, as a daily drop would."""
+    history.mkdir()
+    last_day.mkdir()
+    for kind, name in FILES.items():
+        table = pacsv.read_csv(data / name, convert_options=pacsv.ConvertOptions(
+            column_types={c: "string" for c in pacsv.read_csv(data / name, read_options=pacsv.ReadOptions(
+                skip_rows_after_names=10**9)).column_names}))
+        if kind in TIME_COLUMNS:
+            late = pc.greater_equal(table[TIME_COLUMNS[kind]], day)
+            late = pc.fill_null(late, False)
+            pacsv.write_csv(table.filter(pc.invert(late)), history / name)
+            pacsv.write_csv(table.filter(late), last_day / name)
+        else:
+            pacsv.write_csv(table, history / name)
 
 
-def timed_build(full_refresh: bool) -> float:
-    started = time.perf_counter()
-    if not run_dbt("build", full_refresh=full_refresh):
-        raise SystemExit("dbt build failed (see the dbt log in the state dir)")
-    return time.perf_counter() - started
+def measure(users: int, days: int, root: Path) -> tuple[int, float, float]:
+    home = root / f"u{users}"
+    settings_env = {settings.HOME_ENV: str(home), settings.WAREHOUSE_ENV: f"chdb://{home / 'warehouse'}"}
+    import os
 
-
-def measure(workdir: Path, users: int, days: int) -> Measurement:
-    """Generate, load all days but the last, full build; append the last day, incremental build."""
-    data, history, last_day = workdir / "data", workdir / "history", workdir / "last_day"
-    generate(data, users=users, days=days, seed=7, start=START, bad_share=0)
-    split_inputs(data, history, last_day, cutoff=str(START + timedelta(days=days - 1)))
-    os.environ["ECOMLYTICS_HOME"] = str(workdir / "state")
-    os.environ["ECOMLYTICS_WAREHOUSE"] = f"chdb://{workdir / 'warehouse'}"
-    close_all()  # one chDB path per process: release the previous size's warehouse
-    client = connect(os.environ["ECOMLYTICS_WAREHOUSE"])
-    load_files(client, [], directory=history, quiet=True)
-    visits = client.query("SELECT count() FROM raw.visits").result_rows[0][0]
-    full_s = timed_build(full_refresh=True)
-    load_files(client, [], directory=last_day, quiet=True)
-    incremental_s = timed_build(full_refresh=False)
+    os.environ.update(settings_env)
     close_all()
-    return Measurement(visits, full_s, incremental_s)
+    data = home / "data"
+    generate(data, users=users, days=days, seed=5, start=date(2017, 6, 1), bad_share=0)
+    last = (date(2017, 6, 1).toordinal() + days - 1)
+    split_last_day(data, home / "history", home / "last_day", date.fromordinal(last).isoformat())
+    client = connect()
+    load_files(client, [], directory=home / "history", quiet=True)
+    visits = client.query("SELECT count() FROM raw.visits").result_rows[0][0]
+    started = time.perf_counter()
+    assert run_dbt("build", extra_args=["--quiet"])
+    full = time.perf_counter() - started
+    load_files(client, [], directory=home / "last_day", quiet=True)
+    started = time.perf_counter()
+    assert run_dbt("build", extra_args=["--quiet"])
+    incremental = time.perf_counter() - started
+    close_all()
+    return visits, full, incremental
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=1_000_000, help="visits in the small dataset")
-    parser.add_argument("--large", type=int, default=10_000_000, help="visits in the large dataset")
-    parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small-users", type=int, default=480_000)
+    parser.add_argument("--large-users", type=int, default=4_800_000)
+    parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args()
-    results: list[Measurement] = []
-    with tempfile.TemporaryDirectory(prefix="ecomlytics-bench-build-") as tmp:
-        per_user = visits_per_user(Path(tmp), args.days)
-        for label, visits in (("small", args.small), ("large", args.large)):
-            workdir = Path(tmp) / label
-            results.append(measure(workdir, users=max(1, round(visits / per_user)), days=args.days))
-    small, large = results
-    print(f"{'':24}{'small':>12}{'large':>12}")
-    print(f"{'visits loaded':24}{small.visits:>12,}{large.visits:>12,}")
-    print(f"{'full build (s)':24}{small.full_s:>12.1f}{large.full_s:>12.1f}")
-    print(f"{'incremental +1 day (s)':24}{small.incremental_s:>12.1f}{large.incremental_s:>12.1f}")
-    print(f"{'incremental / full':24}{small.incremental_s / small.full_s:>12.2f}"
-          f"{large.incremental_s / large.full_s:>12.2f}   (target <= 0.15)")
-    print(f"full build large / small: {large.full_s / small.full_s:.1f}x for "
-          f"{large.visits / small.visits:.1f}x visits (target <= 12x for 10x)")
+    with tempfile.TemporaryDirectory() as tmp:
+        small = measure(args.small_users, args.days, Path(tmp))
+        large = measure(args.large_users, args.days, Path(tmp))
+    for label, (visits, full, incremental) in (("small", small), ("large", large)):
+        print(f"{label}: {visits:>11,} visits  full build {full:7.1f} s  incremental (+1 day) {incremental:6.1f} s  "
+              f"incremental/full {incremental / full:.2f} (target <= 0.15)")
+    print(f"data ratio {large[0] / small[0]:.1f}x -> full build time ratio {large[1] / small[1]:.2f}x "
+          f"(target <= 12x for 10x data)")
 
 
 if __name__ == "__main__":

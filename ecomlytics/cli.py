@@ -147,6 +147,20 @@ def serve(
     run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox)
 
 
+@app.command("superset-export")
+def superset_export(
+    out: Annotated[Path | None, typer.Option(help="Bundle directory (default: the repository's superset_assets/).")]
+    = None,
+) -> None:
+    """Write the dashboards as edited in Superset's UI back to superset_assets/ (the source of truth)."""
+    from ecomlytics.serve import create_superset_app
+    from ecomlytics.superset_setup import ASSETS_DIR, export_bundle, migrate_metadata
+
+    migrate_metadata()
+    written = export_bundle(create_superset_app(), out or ASSETS_DIR)
+    console.print(f"[green]{written} files[/] written to {out or ASSETS_DIR}")
+
+
 class ExportFormat(StrEnum):
     csv = "csv"
     xlsx = "xlsx"

@@ -65,3 +65,4 @@ APP_NAME = "ecomlytics"
 
 # clickhouse-connect warns on every embedded connection that chDB ignores the host argument.
 logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
+CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet

@@ -219,3 +219,37 @@ def prepare(app) -> str:
 
 def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
+
+
+def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
+    """Write Superset's own export of every asset over ``out_dir`` (the bundle in the repository).
+
+    The database URI becomes the placeholder again and no password is written, so the bundle stays
+    portable between the embedded warehouse and servers. Returns the number of files written.
+    """
+    import shutil
+
+    from flask import g
+    from superset import security_manager
+    from superset.commands.export.assets import ExportAssetsCommand
+
+    written = 0
+    with app.app_context():
+        g.user = security_manager.find_user(username="admin")
+        files = list(ExportAssetsCommand().run())
+        for sub in ("databases", "datasets", "charts", "dashboards"):
+            shutil.rmtree(out_dir / sub, ignore_errors=True)
+        for name, content in files:
+            if name.startswith(("saved_queries/", "themes/")):
+                continue
+            path = out_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = content()
+            if name.startswith("databases/"):
+                data = yaml.safe_load(text)
+                data["sqlalchemy_uri"] = URI_PLACEHOLDER
+                data.pop("password", None)
+                text = yaml.safe_dump(data, sort_keys=False)
+            path.write_text(text)
+            written += 1
+    return written
