@@ -36,7 +36,8 @@ RAW_SQL = {
     ],
     "sales": [
         f"""SELECT i.category, i.sku, f.src, f.first_os, toStartOfMonth(o.buy_ts) AS m,
-            sum(i.quantity * i.unit_price) FROM raw.order_items AS i INNER JOIN raw.orders AS o ON o.order_id = i.order_id
+            sum(i.quantity * i.unit_price) FROM raw.order_items AS i
+            INNER JOIN raw.orders AS o ON o.order_id = i.order_id
             LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = o.uid GROUP BY ALL""",
     ],
     "users-conversion": [

@@ -221,7 +221,8 @@ def test_dashboards_render_in_a_real_browser(served: Served) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
             for index in range(holders.count()):
                 holder = holders.nth(index)
-                if holder.evaluate("el => !!(el.closest('.dashboard-markdown') || el.querySelector('.dashboard-markdown'))"):
+                in_markdown = "el => !!(el.closest('.dashboard-markdown') || el.querySelector('.dashboard-markdown'))"
+                if holder.evaluate(in_markdown):
                     continue  # the "how to read it" text
                 text = holder.inner_text()
                 rendered = holder.locator("canvas, svg, table, .header-line, .superset-legacy-chart-big-number").count()
