@@ -13,6 +13,7 @@ Single writer: one loader at a time per warehouse (embedded chDB enforces it any
 
 from __future__ import annotations
 
+import gzip
 import os
 import threading
 import time
@@ -116,6 +117,7 @@ class Stage:
         prefix = f"`{STAGE_DB}`.`{spec.table}_{load_id}"
         self.entry, self.good, self.bad = f"{prefix}_in`", f"{prefix}_good`", f"{prefix}_bad`"
         self.next = f"{prefix}_next`"
+        self.extra_tables: list[str] = []
 
     def create(self) -> None:
         spec = self.spec
@@ -176,7 +178,7 @@ class Stage:
     def drop(self) -> None:
         for suffix in ("_mv_good`", "_mv_bad`"):
             self.client.command(f"DROP TABLE IF EXISTS {self.entry[:-1]}{suffix}")
-        for table in (self.entry, self.good, self.bad, self.next):
+        for table in (self.entry, self.good, self.bad, self.next, *self.extra_tables):
             self.client.command(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -412,18 +414,22 @@ class Loader:
             )
 
     def _stream_csv(self, p: Probe, stage: Stage, file_hash: str, load_id: int) -> None:
-        """Server mode: the file is on this machine, so stream it to the server through input()."""
-        structure = ", ".join(f"c{i} String" for i in range(len(p.header)))
-        source = f"input({_quote(structure)})"
-        query = f"{stage.entry} {select_sql(p, load_id, file_hash, source, 'rowNumberInAllBlocks() + 2')}"
-        opener = open
-        if p.path.name.lower().endswith(".gz"):
-            import gzip
+        """Server mode: the file is on this machine, so stream it into a text staging table first.
 
-            opener = gzip.open
+        A Log table keeps the rows in file order, so rowNumberInAllBlocks() (one reading thread)
+        gives each row its line number; then the same validating SELECT runs inside the server.
+        """
+        text_table = f"`{STAGE_DB}`.`{p.spec.table}_{load_id}_text`"
+        stage.extra_tables.append(text_table)
+        columns = ", ".join(f"c{i} String" for i in range(len(p.header)))
+        self.client.command(f"CREATE TABLE {text_table} ({columns}) ENGINE = Log")
+        opener = gzip.open if p.path.name.lower().endswith(".gz") else open
         with opener(p.path, "rb") as handle:
-            self.client.raw_insert(query, insert_block=iter(lambda: handle.read(1 << 20), b""),
+            self.client.raw_insert(text_table, insert_block=iter(lambda: handle.read(1 << 20), b""),
                                    settings=csv_settings(p), fmt="CSV")
+        source = f"(SELECT *, rowNumberInAllBlocks() AS _n FROM {text_table})"
+        self.client.command(f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, '_n + 2')}",
+                            settings={"max_threads": 1})
 
     def _fail(self, result: LoadResult, file_hash: str, started: datetime) -> None:
         result.status = "failed"

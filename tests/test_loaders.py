@@ -258,3 +258,22 @@ def test_load_dir_picks_inputs_by_file_name(client, tmp_path: Path) -> None:
     results = load_files(client, [], directory=tmp_path, quiet=True)
     assert [(r.file.name, r.kind, r.status) for r in results] == [("visits_log.csv", "visits", "loaded"),
                                                                    ("costs.csv", "costs", "loaded")]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_server_streaming_path_gives_the_same_rows_and_quarantine(client, tmp_path: Path, compress: bool) -> None:
+    """The path used against a ClickHouse server (file streamed from this machine), run on chDB."""
+    from loaders.ingest import Loader
+
+    lines = [VISITS_HEADER, *GOOD_VISITS, "5,touch,2017-06-01 10:05:00,2017-06-01 10:00:00,4,,,,",
+             "x,touch,2017-06-01 10:00:00,2017-06-01 10:00:00,4,,,,", GOOD_VISITS[0].replace("10:00:00", "12:00:00")]
+    path = write(tmp_path / f"visits_log.csv{'.gz' if compress else ''}", lines, compress=compress)
+    loader = Loader(client)
+    loader.prepare()
+    loader.embedded = False  # as with an http(s) warehouse
+    result = loader.load(path, "visits")
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 5, 3, 2)
+    assert rows(client, "SELECT line_number, reason FROM raw.quarantine ORDER BY line_number") == [
+        (4, "End Ts earlier than Start Ts"), (5, "unparsable uid: x")]
+    assert rows(client, "SELECT uid FROM raw.visits ORDER BY start_ts") == [
+        (18446744073709551615,), (16879256277535980062,), (18446744073709551615,)]

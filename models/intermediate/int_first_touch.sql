@@ -1,5 +1,13 @@
-{{ config(order_by='uid', engine='MergeTree()') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='uid',
+    order_by='uid',
+    engine='MergeTree()'
+) }}
 -- A user's first session: the smallest (start_ts, source_id, device, end_ts).
+-- Incremental: only users with sessions from new loads can get a different first session, so a
+-- refresh recomputes just them (from all their sessions); the result equals a full rebuild.
 select
     uid,
     min((start_ts, source_id, device, end_ts)) as first_session,
@@ -12,4 +20,10 @@ select
     toLowCardinality(argMin(city, (start_ts, source_id, device, end_ts))) as first_city,
     max(load_id) as visits_load_id
 from {{ ref('stg_visits') }}
+{% if is_incremental() %}
+where uid in (
+    select uid from {{ ref('stg_visits') }}
+    where load_id > (select max(visits_load_id) from {{ this }})
+)
+{% endif %}
 group by uid
