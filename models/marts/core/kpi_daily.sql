@@ -1,18 +1,22 @@
-{{ config(engine='MergeTree()', order_by='(day, source_id, device, os)') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
+          engine='MergeTree()', order_by='(day, source_id, device, os)') }}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
 -- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry
 -- uniqExact states so any roll-up (several days, channels, OSes) stays exact:
 -- uniqExactMerge(users_state), never sum(users).
+-- Incremental by day: a refresh recomputes only the days new loads touch (macros/incremental_days.sql).
 with sessions as (
     select
         toDate(start_ts) as day, source_id, device, os,
         toUInt64(count()) as sessions,
-        uniqExactState(uid) as users_state
+        uniqExactState(uid) as users_state,
+        max(load_id) as load_id
     from {{ ref('fct_sessions') }}
+    {% if is_incremental() %}where toDate(start_ts) in {{ changed_days() }}{% endif %}
     group by day, source_id, device, os
 ),
 items as (
-    select order_id, toUInt64(sum(quantity)) as units
+    select order_id, toUInt64(sum(quantity)) as units, max(load_id) as load_id
     from {{ ref('stg_order_items') }}
     group by order_id
 ),
@@ -27,9 +31,11 @@ orders as (
         uniqExactStateIf(o.uid, o.is_first_order = 1) as new_buyers_state,
         sum(o.revenue) as revenue,
         -- Orders without item lines count as one unit.
-        toUInt64(sum(if(i.order_id = o.order_id, i.units, 1))) as units
+        toUInt64(sum(if(i.order_id = o.order_id, i.units, 1))) as units,
+        max(greatest(o.load_id, o.visits_load_id, i.load_id)) as load_id
     from {{ ref('fct_orders') }} as o
     left join items as i on i.order_id = o.order_id
+    {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_days() }}{% endif %}
     group by day, source_id, device, os
 )
 select
@@ -47,7 +53,8 @@ select
     finalizeAggregation(o.new_buyers_state) as new_buyers,
     o.new_buyers_state as new_buyers_state,
     o.revenue as revenue,
-    o.units as units
+    o.units as units,
+    greatest(s.load_id, o.load_id) as load_id
 from sessions as s
 full outer join orders as o
     on s.day = o.day and s.source_id = o.source_id and s.device = o.device and s.os = o.os

@@ -1,3 +1,4 @@
-{{ config(engine='MergeTree()', order_by='month') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='month',
+          engine='MergeTree()', order_by='month') }}
 -- Active users per month (distinct users with a session), sessions and mean session length.
 {{ activity_by('toStartOfMonth(start_ts)', 'month', 'mau') }}

@@ -1,4 +1,5 @@
-{{ config(engine='MergeTree()', order_by='(day, category, sku, source_id, device, os)') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
+          engine='MergeTree()', order_by='(day, category, sku, source_id, device, os)') }}
 -- Sales per day x category x SKU x first-touch source/device/OS x geography. Orders without item
 -- lines show as category and SKU "unknown" with the order's revenue and one unit.
 with lines as (
@@ -17,9 +18,12 @@ with lines as (
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
-        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue
+        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue,
+        greatest(o.load_id, o.visits_load_id, i.load_id) as load_id
     from {{ ref('fct_orders') }} as o
     left join {{ ref('stg_order_items') }} as i on i.order_id = o.order_id
+    -- Incremental by day: only the days new loads touch are recomputed (macros/incremental_days.sql).
+    {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_order_days() }}{% endif %}
 )
 select
     toDate(buy_ts) as day,
@@ -36,6 +40,7 @@ select
     toUInt64(uniqExact(order_id)) as orders,
     uniqExactState(uid) as buyers_state,
     toUInt64(sum(quantity)) as units,
-    sum(line_revenue) as revenue
+    sum(line_revenue) as revenue,
+    max(load_id) as load_id
 from lines
 group by day, category, sku, source_id, device, os, country, region, city
