@@ -265,8 +265,9 @@ def test_server_streaming_path_gives_the_same_rows_and_quarantine(client, tmp_pa
     """The path used against a ClickHouse server (file streamed from this machine), run on chDB."""
     from loaders.ingest import Loader
 
-    lines = [VISITS_HEADER, *GOOD_VISITS, "5,touch,2017-06-01 10:05:00,2017-06-01 10:00:00,4,,,,",
-             "x,touch,2017-06-01 10:00:00,2017-06-01 10:00:00,4,,,,", GOOD_VISITS[0].replace("2017-06-01", "2017-06-03")]
+    end_before_start = "5,touch,2017-06-01 10:05:00,2017-06-01 10:00:00,4,,,,"
+    bad_uid = "x,touch,2017-06-01 10:00:00,2017-06-01 10:00:00,4,,,,"
+    lines = [VISITS_HEADER, *GOOD_VISITS, end_before_start, bad_uid, GOOD_VISITS[0].replace("2017-06-01", "2017-06-03")]
     path = write(tmp_path / f"visits_log.csv{'.gz' if compress else ''}", lines, compress=compress)
     loader = Loader(client)
     loader.prepare()
