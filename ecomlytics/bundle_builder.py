@@ -159,7 +159,8 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
 def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
                groupby: list[str] | None = None,
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
-               limit: int = 10000) -> Chart:
+               limit: int = 10000, sort_x: bool = False) -> Chart:
+    """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
     params = {"x_axis": x, "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True, "show_legend": True,
               "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit, "truncate_metric": True,
               "x_axis_sort_asc": True, "zoomable": False}
@@ -167,6 +168,8 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
         params["time_grain_sqla"] = grain
     if stack:
         params["stack"] = "Stack"
+    if sort_x:
+        params["x_axis_sort"] = x
     viz = "echarts_timeseries_bar" if kind == "bar" else "echarts_timeseries_line"
     columns = [axis(x, grain), *(groupby or [])]
     return Chart(title, ds, viz, params, width, 50,
@@ -174,8 +177,10 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
 
 
 def pie(title: str, ds: str, metric: str, groupby: str, width: int = 4) -> Chart:
-    params = {"metric": metric, "groupby": [groupby], "donut": True, "show_labels": True,
-              "label_type": "key_percent", "row_limit": 50, "sort_by_metric": True, "show_legend": True}
+    # Labels outside with leader lines and no legend: the slices get the whole card, names stay readable.
+    params = {"metric": metric, "groupby": [groupby], "donut": True, "show_labels": True, "labels_outside": True,
+              "label_line": True, "label_type": "key_percent", "outerRadius": 60, "innerRadius": 30,
+              "row_limit": 50, "sort_by_metric": True, "show_legend": False}
     return Chart(title, ds, "pie", params, width, 50,
                  {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
 
@@ -281,8 +286,8 @@ UX, speed or tracking problems · active users grow without GMV → work on conv
             [timeseries("Active users, weekly", "activity_daily", ["active_users"], "day", "P1W", width=6),
              timeseries("Mean session length by OS (s), weekly", "fct_sessions", ["asl_mean_s"], "start_ts", "P1W",
                         ["os"], width=6)],
-            [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_bucket", None, kind="bar",
-                        width=6),
+            [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_range", None, kind="bar",
+                        width=6, sort_x=True),
              timeseries("Median time to first order by channel (s)", "ttf_buyers", ["ttf_median_s"], "channel", None,
                         kind="bar", width=6)],
         ]),
@@ -345,9 +350,9 @@ dormant share growing → win-back (see **RFM**).""", [
              big_number("Reachable by push", "customer_profiles", "reachable_push", fmt=".1%", width=2),
              big_number("Profile completeness", "customer_profiles", "profile_completeness", fmt=".1%", width=4)],
             [timeseries("Registrations by month", "customer_profiles", ["contacts"], "registration_month", "P1M",
-                        kind="bar", width=6),
-             pie("Activity of the base", "customer_profiles", "contacts", "activity_status", width=3),
-             pie("Contacts by city", "customer_profiles", "contacts", "city", width=3)],
+                        kind="bar", width=4),
+             pie("Activity of the base", "customer_profiles", "contacts", "activity_status"),
+             pie("Contacts by city", "customer_profiles", "contacts", "city")],
         ], ("period", "city")),
     ]
 
@@ -373,8 +378,15 @@ def query_context(chart: Chart) -> str:
                        "form_data": form_data, "result_format": "json", "result_type": "full"})
 
 
+# dataset -> {computed column: (SQL, ClickHouse type)}; labels that sort in their natural order
+COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String")},
+}
+
+
 def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
     main_dttm, metrics = DATASETS[table]
+    computed = COMPUTED_COLUMNS.get(table, {})
     return {
         "table_name": table, "main_dttm_col": main_dttm, "description": None, "default_endpoint": None,
         "offset": 0, "cache_timeout": None, "schema": "marts", "catalog": None, "sql": None, "params": None,
@@ -387,9 +399,10 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
                      "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),
-                     "filterable": not ch_type.startswith("AggregateFunction"), "expression": None,
+                     "filterable": not ch_type.startswith("AggregateFunction"),
+                     "expression": computed[name][0] if name in computed else None,
                      "description": None, "python_date_format": None, "extra": {}}
-                    for name, ch_type in columns],
+                    for name, ch_type in [*columns, *((n, t) for n, (_, t) in computed.items())]],
         "version": "1.0.0", "database_uuid": DATABASE_UUID,
     }
 
@@ -402,7 +415,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": board.title}},
     }
     rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
-        "width": 12, "height": 34, "code": f"{board.about}\n\n{NAV}"}})]]
+        "width": 12, "height": 16, "code": f"{board.about}\n\n{NAV}"}})]]
     for chart in (c for row in board.rows for c in row):
         assert chart.uuid in chart_ids
     for row in board.rows:
@@ -451,7 +464,7 @@ _COLUMNS: dict[str, list[tuple[str, str]]] = {}
 
 
 def _has_column(dataset: str, column: str) -> bool:
-    return any(name == column for name, _ in _COLUMNS[dataset])
+    return any(name == column for name, _ in _COLUMNS[dataset]) or column in COMPUTED_COLUMNS.get(dataset, {})
 
 
 def chart_yaml(chart: Chart) -> dict:
@@ -494,11 +507,34 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
 
 
+def exposures_yaml() -> dict:
+    """dbt exposures, one per dashboard: lineage from marts to the dashboards that read them."""
+    import re
+
+    def plain(markdown: str) -> str:  # one line, no markdown emphasis
+        return re.sub(r"\*+", "", " ".join(markdown.split()))
+
+    return {"version": 2, "exposures": [{
+        "name": board.slug.replace("-", "_"), "label": board.title, "type": "dashboard", "maturity": "high",
+        "url": f"http://127.0.0.1:8088/superset/dashboard/{board.slug}/", "description": plain(board.about),
+        "depends_on": [f"ref('{name}')" for name in sorted({c.dataset for row in board.rows for c in row})],
+        "owner": {"name": "ecomlytics", "email": "analytics@ecomlytics.local"}} for board in dashboards()]}
+
+
+def write_exposures(path: Path = ASSETS_DIR.parent / "models" / "exposures.yml") -> None:
+    path.write_text(yaml.safe_dump(exposures_yaml(), sort_keys=False, allow_unicode=True, width=110))
+
+
+# bookkeeping of incremental models (which load last touched a row): not for analysis
+LINEAGE_COLUMNS = {"load_id", "visits_load_id"}
+
+
 def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
     from ecomlytics.warehouse import connect
 
     client = connect(dsn)
-    return {table: [(r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows]
+    return {table: [(r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows
+                    if r[0] not in LINEAGE_COLUMNS]
             for table in DATASETS}
 
 
@@ -508,6 +544,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ASSETS_DIR)
     args = parser.parse_args()
     write_bundle(warehouse_columns(args.warehouse), args.out)
+    write_exposures()
     print(f"bundle written to {args.out}")
 
 

@@ -116,6 +116,16 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     users = {pd.Timestamp(row["day"], unit="ms"): row["users"] for row in chart_data(admin, served.base, ids["Users"])}
     expected_users = ref.active("W")
     assert users == expected_users.to_dict()
+    # Engagement: buyers per time-to-first-order range; labels sort in the ranges' natural order.
+    ttf_rows = chart_data(admin, served.base, ids["Buyers by time to first order"])
+    ttf = {row["ttf_range"]: row["buyers"] for row in ttf_rows}
+    buyers = ref.buyers[ref.buyers.first_visit_ts.notna()]
+    seconds = (buyers.first_order_ts - buyers.first_visit_ts).dt.total_seconds().clip(lower=0)
+    ranges = ["0-1 min", "1-10 min", "10-60 min", "1-24 h", "1-7 d", "7-30 d", "30-90 d", "90+ d"]
+    bucket = pd.cut(seconds, [0, 60, 600, 3600, 86400, 7 * 86400, 30 * 86400, 90 * 86400, float("inf")],
+                    right=False, labels=[f"{i}. {label}" for i, label in enumerate(ranges, start=1)])
+    assert ttf == {label: n for label, n in bucket.value_counts().items() if n}
+    assert sorted(ttf) == [label for label in bucket.cat.categories if label in ttf]
     # Marketing: CAC by source and month.
     cac_rows = chart_data(admin, served.base, ids["CAC by source, monthly"])
     assert len(cac_rows) > 10
@@ -218,6 +228,8 @@ def test_dashboards_render_in_a_real_browser(served: Served) -> None:
                 page.wait_for_timeout(400)
             while time.time() < deadline and page.locator(".loading, [aria-label='Loading']").count() > 0:
                 time.sleep(0.5)
+            page.mouse.wheel(0, -20000)  # back to the top, so the sticky header doesn't cover the text
+            page.wait_for_timeout(1500)  # let the grid repaint before the full-page shot
             page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
             for index in range(holders.count()):
                 holder = holders.nth(index)
