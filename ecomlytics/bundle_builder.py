@@ -46,6 +46,7 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "conversion": ("sum(orders) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
         "buyer_conversion": ("uniqExactMerge(buyers_state) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
         "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
+        "asl_mean_s": ("sum(session_seconds) / nullIf(sum(sessions), 0)", ",.0f"),
         "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
     }),
     "activity_daily": ("day", {
@@ -283,9 +284,9 @@ UX, speed or tracking problems · active users grow without GMV → work on conv
              big_number("Session length, median (s)", "kpi_headline", "asl_median_s", fmt=",.0f", width=3),
              big_number("Session length, mode (s)", "kpi_headline", "asl_mode_s", fmt=",.0f", width=3),
              big_number("Time to first order, median (s)", "kpi_headline", "ttf_median_s", fmt=",.0f", width=3)],
-            [timeseries("Active users, weekly", "activity_daily", ["active_users"], "day", "P1W", width=6),
-             timeseries("Mean session length by OS (s), weekly", "fct_sessions", ["asl_mean_s"], "start_ts", "P1W",
-                        ["os"], width=6)],
+            # Finalized weekly users and additive session seconds: no per-user work at query time.
+            [timeseries("Active users, weekly", "activity_weekly", ["wau"], "week", "P1W", width=6),
+             timeseries("Mean session length by OS (s), weekly", k, ["asl_mean_s"], "day", "P1W", ["os"], width=6)],
             [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_range", None, kind="bar",
                         width=6, sort_x=True),
              timeseries("Median time to first order by channel (s)", "ttf_buyers", ["ttf_median_s"], "channel", None,

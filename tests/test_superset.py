@@ -126,6 +126,18 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
                     right=False, labels=[f"{i}. {label}" for i, label in enumerate(ranges, start=1)])
     assert ttf == {label: n for label, n in bucket.value_counts().items() if n}
     assert sorted(ttf) == [label for label in bucket.cat.categories if label in ttf]
+    # Engagement: weekly active users, and mean session length per OS and week from additive seconds.
+    wau = chart_data(admin, served.base, ids["Active users, weekly"])
+    assert {pd.Timestamp(row["week"], unit="ms"): row["wau"] for row in wau} == expected_users.to_dict()
+    visits = ref.visits
+    week = visits.start_ts.dt.normalize() - pd.to_timedelta(visits.start_ts.dt.weekday, unit="D")
+    expected_asl = visits.groupby([week, visits.os]).duration_s.mean()
+    asl = [row for row in chart_data(admin, served.base, ids["Mean session length by OS (s), weekly"])
+           if row["asl_mean_s"] is not None]  # weeks x OS with orders but no sessions have no length
+    assert len(asl) == len(expected_asl)
+    for row in asl:  # long format: day (week start), os, asl_mean_s
+        key = (pd.Timestamp(row["day"], unit="ms"), row["os"])
+        assert row["asl_mean_s"] == pytest.approx(expected_asl[key], rel=1e-9), key
     # Marketing: CAC by source and month.
     cac_rows = chart_data(admin, served.base, ids["CAC by source, monthly"])
     assert len(cac_rows) > 10

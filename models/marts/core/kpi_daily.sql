@@ -9,6 +9,7 @@ with sessions as (
     select
         toDate(start_ts) as day, source_id, device, os,
         toUInt64(count()) as sessions,
+        toUInt64(sum(duration_s)) as session_seconds,
         uniqExactState(uid) as users_state,
         max(load_id) as load_id
     from {{ ref('fct_sessions') }}
@@ -45,6 +46,7 @@ select
     toLowCardinality(if(s.day != toDate(0), s.device, o.device)) as device,
     toLowCardinality(if(s.day != toDate(0), s.os, o.os)) as os,
     s.sessions as sessions,
+    s.session_seconds as session_seconds,
     finalizeAggregation(s.users_state) as users,
     s.users_state as users_state,
     o.orders as orders,
