@@ -527,7 +527,7 @@ def write_exposures(path: Path = ASSETS_DIR.parent / "models" / "exposures.yml")
 
 
 # bookkeeping of incremental models (which load last touched a row): not for analysis
-LINEAGE_COLUMNS = {"load_id", "visits_load_id"}
+LINEAGE_COLUMNS = {"load_id", "visits_load_id", "attribution_key", "refreshed_in", "replaced_day"}
 
 
 def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:

@@ -1,26 +1,83 @@
-{# Day-keyed incremental marts (delete+insert by day). Each row carries load_id = the highest load
-   among the rows it aggregates, so max(load_id) of the mart is the newest load it has seen (and a
-   full rebuild yields the same values). A refresh recomputes only the days that rows from newer
-   loads touch. #}
+{# Incremental bookkeeping.
+
+   Facts: fct_sessions appends new visits and rewrites only users whose first session changed;
+   fct_orders rewrites new or replaced orders and the orders of buyers whose attribution (first
+   order, first touch) changed, stamping them with refreshed_in = the newest load at that time and
+   replaced_day = the day a replaced order used to be on.
+
+   Day-keyed marts (delete+insert by day/week/month) carry load_id = the highest load / refresh
+   id among the rows they aggregate, so max(load_id) of a mart is its watermark: a refresh
+   recomputes only the periods that rows with a higher id touch (or that a replaced order left). #}
+
+{# The value of max(column) in this incremental model, read once when the model is compiled, i.e.
+   before any pre-hook changes the table (0 on a first or full build). #}
+{% macro incremental_watermark(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set value = run_query('select max(' ~ column ~ ') from ' ~ this).columns[0].values()[0] -%}
+        {{- return(value or 0) -}}
+    {%- else -%}
+        {{- return(0) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The newest load id (any input): what a refresh has seen. #}
+{% macro latest_load_id() -%}
+    (select max(load_id) from {{ source('raw', 'load_log') }})
+{%- endmacro %}
+
 {% macro mart_watermark() -%}
     (select max(load_id) from {{ this }})
 {%- endmacro %}
 
-{# Days whose sessions-based figures change: days of sessions from new loads. #}
+{# Periods whose sessions-based figures change: periods of sessions from new loads. #}
 {% macro new_session_periods(period_expr) -%}
     (select distinct {{ period_expr }} from {{ ref('fct_sessions') }} where load_id > {{ mart_watermark() }})
 {%- endmacro %}
 
-{# Days whose order-based figures change: every order day of buyers with new orders or new visits
-   (their first touch / first order attribution may change), and days of orders with new item lines. #}
+{# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
+   refresh, the days replaced orders left, and days of orders with new item lines. #}
 {% macro changed_order_days() -%}
-    (select distinct toDate(buy_ts) from {{ ref('fct_orders') }}
-     where uid in (select uid from {{ ref('fct_orders') }}
-                   where load_id > {{ mart_watermark() }} or visits_load_id > {{ mart_watermark() }})
+    (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))]))
+     from {{ ref('fct_orders') }}
+     where refreshed_in > {{ mart_watermark() }}
         or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ mart_watermark() }}))
 {%- endmacro %}
 
 {# Days to recompute in marts that combine sessions and orders per day. #}
 {% macro changed_days() -%}
     (select * from {{ new_session_periods('toDate(start_ts)') }} union distinct select * from {{ changed_order_days() }})
+{%- endmacro %}
+
+{# Users whose first session differs from the one fct_sessions holds (or who have none there yet),
+   among users with visits from loads after `watermark`. #}
+{% macro users_with_new_first_session(watermark) -%}
+    (select uid from {{ ref('int_first_touch') }}
+     where uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})
+       and (uid, first_session.1, first_session.2, first_session.3, first_session.4) not in (
+           select uid, start_ts, source_id, device, end_ts from {{ this }}
+           where is_first_session = 1
+             and uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})))
+{%- endmacro %}
+
+{# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a
+   big table even when it deletes nothing, and on a normal daily refresh nothing needs deleting. #}
+{% macro delete_where_any(condition) -%}
+    {%- if is_incremental() and run_query('select count() from ' ~ this ~ ' where ' ~ condition).columns[0].values()[0] > 0 -%}
+        delete from {{ this }} where {{ condition }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# fct_sessions pre-hook: users whose first session changed lose their rows, rewritten whole by the model. #}
+{% macro delete_sessions_of_users_with_new_first_session() -%}
+    {%- if is_incremental() -%}
+        {%- set watermark = incremental_watermark('load_id') -%}
+        {{- delete_where_any('load_id <= ' ~ watermark ~ ' and uid in ' ~ users_with_new_first_session(watermark)) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{# fct_orders post-hook: older versions of orders this refresh rewrote (same order_id) go. #}
+{% macro delete_superseded_orders() -%}
+    {%- set newest = '(select max(refreshed_in) from ' ~ this ~ ')' -%}
+    {{- delete_where_any('refreshed_in < ' ~ newest ~ ' and order_id in (select order_id from ' ~ this
+                         ~ ' where refreshed_in = ' ~ newest ~ ')') -}}
 {%- endmacro %}

@@ -1,15 +1,35 @@
 -- depends_on: {{ ref('stg_visits') }}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='uid',
+    incremental_strategy='append',
     engine='MergeTree()',
     order_by='(buy_ts, uid)',
-    partition_by='toYYYYMM(buy_ts)'
+    partition_by='toYYYYMM(buy_ts)',
+    post_hook="{{ delete_superseded_orders() }}"
 ) }}
 -- One row per order, attributed to the buyer's first-touch channel, device and OS.
--- Incremental: recomputes the buyers with new orders or new visits (first touch / first order may
--- change), so the result equals a full rebuild.
+-- Incremental (macros/incremental_days.sql): appends new or replaced orders and every order of buyers
+-- whose attribution (first order, first touch) changed; the post-hook deletes the versions they
+-- supersede (same order_id). The result equals a full rebuild; a daily refresh touches a day's buyers.
+{% set watermark = incremental_watermark('refreshed_in') %}
+with buyers as (
+    select
+        b.*,
+        -- Everything a row takes from its buyer: a change here rewrites all the buyer's orders.
+        cityHash64(b.first_order_id, b.first_order_ts, b.first_source_id, b.first_device, b.first_os,
+                   b.first_country, b.first_region, b.first_city) as attribution_key
+    from {{ ref('int_buyers') }} as b
+    {% if is_incremental() %}
+    where b.uid in (
+        select uid from {{ ref('stg_orders') }} where load_id > {{ watermark }}
+        union distinct
+        select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }}
+        union distinct  -- previous owners of replaced orders
+        select uid from {{ this }}
+        where order_id in (select order_id from {{ ref('stg_orders') }} where load_id > {{ watermark }})
+    )
+    {% endif %}
+)
 select
     o.order_id as order_id,
     o.uid as uid,
@@ -26,15 +46,24 @@ select
     toLowCardinality(if(o.region = '', b.first_region, o.region)) as region,
     toLowCardinality(if(o.city = '', b.first_city, o.city)) as city,
     o.load_id as load_id,
-    ft.visits_load_id as visits_load_id
+    b.attribution_key as attribution_key,
+    toUInt64({{ latest_load_id() }}) as refreshed_in,
+    {% if is_incremental() %}
+    if(old.order_id = o.order_id and toDate(old.buy_ts) != toDate(o.buy_ts), toDate(old.buy_ts), null)
+    {% else %}
+    CAST(null AS Nullable(Date))
+    {% endif %} as replaced_day
 from {{ ref('stg_orders') }} as o
-inner join {{ ref('int_buyers') }} as b on b.uid = o.uid
-left join {{ ref('int_first_touch') }} as ft on ft.uid = o.uid
+inner join buyers as b on b.uid = o.uid
 left join {{ ref('channels') }} as c on c.source_id = b.first_source_id
 {% if is_incremental() %}
-where o.uid in (
-    select uid from {{ ref('stg_orders') }} where load_id > (select max(load_id) from {{ this }})
-    union distinct
-    select uid from {{ ref('stg_visits') }} where load_id > (select max(visits_load_id) from {{ this }})
-)
+left join (
+    select order_id, buy_ts from {{ this }}
+    where order_id in (select order_id from {{ ref('stg_orders') }} where load_id > {{ watermark }})
+) as old on old.order_id = o.order_id
+where o.load_id > {{ watermark }}
+   or o.uid in (  -- buyers whose attribution differs from the stored one (or who have no rows yet)
+       select uid from buyers
+       where (uid, attribution_key) not in (
+           select uid, attribution_key from {{ this }} where uid in (select uid from buyers)))
 {% endif %}

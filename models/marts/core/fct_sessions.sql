@@ -1,14 +1,16 @@
 -- depends_on: {{ ref('stg_visits') }}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='uid',
+    incremental_strategy='append',
     engine='MergeTree()',
     order_by='(start_ts, source_id, uid)',
-    partition_by='toYYYYMM(start_ts)'
+    partition_by='toYYYYMM(start_ts)',
+    pre_hook="{{ delete_sessions_of_users_with_new_first_session() }}"
 ) }}
--- One row per visit. Incremental: a refresh recomputes only the users seen in new loads (their
--- first session may change), so the result equals a full rebuild.
+-- One row per visit. Incremental (macros/incremental_days.sql): new visits are appended; only users
+-- whose first session changed (late-arriving earlier visits) are deleted by the pre-hook and
+-- rewritten whole, so the result equals a full rebuild.
+{% set watermark = incremental_watermark('load_id') %}
 select
     s.uid as uid,
     s.start_ts as start_ts,
@@ -28,10 +30,13 @@ select
     ft.first_device as first_device,
     s.load_id as load_id
 from {{ ref('int_sessions') }} as s
-inner join {{ ref('int_first_touch') }} as ft on ft.uid = s.uid
+inner join (
+    select * from {{ ref('int_first_touch') }}
+    {% if is_incremental() %}
+    where uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})
+    {% endif %}
+) as ft on ft.uid = s.uid
 {% if is_incremental() %}
-where s.uid in (
-    select uid from {{ ref('stg_visits') }}
-    where load_id > (select max(load_id) from {{ this }})
-)
+where s.uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})
+  and (s.load_id > {{ watermark }} or s.uid in {{ users_with_new_first_session(watermark) }})
 {% endif %}

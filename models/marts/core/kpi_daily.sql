@@ -19,6 +19,9 @@ with sessions as (
 items as (
     select order_id, toUInt64(sum(quantity)) as units, max(load_id) as load_id
     from {{ ref('stg_order_items') }}
+    {% if is_incremental() %}
+    where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ changed_days() }})
+    {% endif %}
     group by order_id
 ),
 orders as (
@@ -33,7 +36,7 @@ orders as (
         sum(o.revenue) as revenue,
         -- Orders without item lines count as one unit.
         toUInt64(sum(if(i.order_id = o.order_id, i.units, 1))) as units,
-        max(greatest(o.load_id, o.visits_load_id, i.load_id)) as load_id
+        max(greatest(o.refreshed_in, i.load_id)) as load_id
     from {{ ref('fct_orders') }} as o
     left join items as i on i.order_id = o.order_id
     {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_days() }}{% endif %}

@@ -19,9 +19,14 @@ with lines as (
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
         if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue,
-        greatest(o.load_id, o.visits_load_id, i.load_id) as load_id
+        greatest(o.refreshed_in, i.load_id) as load_id
     from {{ ref('fct_orders') }} as o
-    left join {{ ref('stg_order_items') }} as i on i.order_id = o.order_id
+    left join (
+        select * from {{ ref('stg_order_items') }}
+        {% if is_incremental() %}
+        where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ changed_order_days() }})
+        {% endif %}
+    ) as i on i.order_id = o.order_id
     -- Incremental by day: only the days new loads touch are recomputed (macros/incremental_days.sql).
     {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_order_days() }}{% endif %}
 )
