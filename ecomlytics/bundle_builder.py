@@ -151,10 +151,16 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
     if x is None:
         params |= {"subheader": subheader}
         return Chart(title, ds, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
-    params |= {"x_axis": x, "time_grain_sqla": grain, "compare_lag": 1, "compare_suffix": "vs previous period",
+    params |= {"x_axis": x, "time_grain_sqla": grain, "compare_lag": 1, "compare_suffix": "vs previous week",
                "show_trend_line": True, "start_y_axis_at_zero": True, "rolling_type": "None"}
-    return Chart(title, ds, "big_number", params, width, 40,
-                 {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]})
+    query: dict = {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]}
+    if COMPLETE_WEEK in COMPUTED_COLUMNS.get(ds, {}):
+        # The newest week is usually still running: a tile comparing it with a full week would
+        # always show a drop. Tiles show the last complete week against the one before.
+        params["adhoc_filters"] = [{"expressionType": "SIMPLE", "subject": COMPLETE_WEEK, "operator": "==",
+                                    "comparator": 1, "clause": "WHERE", "isExtra": False}]
+        query["filters"] = [{"col": COMPLETE_WEEK, "op": "==", "val": 1}]
+    return Chart(title, ds, "big_number", params, width, 40, query)
 
 
 def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
@@ -234,7 +240,7 @@ def dashboards() -> list[Dashboard]:
     k = "kpi_daily"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
-session and units sold, each against the previous period.
+session and units sold: tiles show the last complete week against the week before, with the weekly trend.
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments.""", [
@@ -379,9 +385,12 @@ def query_context(chart: Chart) -> str:
                        "form_data": form_data, "result_format": "json", "result_type": "full"})
 
 
-# dataset -> {computed column: (SQL, ClickHouse type)}; labels that sort in their natural order
+COMPLETE_WEEK = "in_complete_week"
+# dataset -> {computed column: (SQL, ClickHouse type)}: labels that sort in their natural order, and
+# whether a row's week (Monday-Sunday) is complete in the data.
 COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String")},
+    "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
 }
 
 
