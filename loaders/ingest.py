@@ -256,6 +256,7 @@ def csv_settings(p: Probe) -> dict[str, object]:
         "input_format_csv_trim_whitespaces": 0,
         # Parse and write with every core: parsing, not I/O, bounds a load.
         "max_insert_threads": 2,
+        "parallel_view_processing": 1,
     }
 
 
