@@ -204,7 +204,7 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
 def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12) -> Chart:
     params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": True,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
-    return Chart(title, ds, "table", params, width, 60, {"columns": columns, "metrics": [], "row_limit": limit})
+    return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": [], "row_limit": limit})
 
 
 def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12) -> Chart:
@@ -333,15 +333,20 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
                         width=12)],
         ], ("period", "channel")),
         Dashboard("rfm", "RFM segmentation", """**What:** the customer base by RFM (recency, frequency, monetary
-with exact quantiles): segment and macro-segment shares, monthly dynamics, the recommended action per
-segment and the contacts to act on (CRM only), downloadable as CSV / XLSX from the table's menu.
-**Actions:** see *recommended action*; filter by segment or macro-segment and export the contacts.""", [
+with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
+segment. **Actions:** see *recommended action*; the CRM team acts on the contacts in
+[RFM contacts (CRM)](/superset/dashboard/rfm-contacts/) or with `ecomlytics export rfm`.""", [
             [pie("Customers by segment", "rfm_scores", "customers", "segment"),
              pie("Customers by macro-segment", "rfm_scores", "customers", "macro_segment"),
              table("Recommended action per segment", "rfm_scores", ["segment", "recommended_action"], ["customers"],
                    limit=20, width=4)],
             [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
                         kind="bar", stack=True, width=12)],
+        ], ("segment", "macro_segment")),
+        # Contact data lives on its own dashboard, opened only by roles granted the PII datasets.
+        Dashboard("rfm-contacts", "RFM contacts (CRM)", """**What:** the customers to act on, with contact
+details and consent flags, by RFM segment. **Actions:** filter by segment or macro-segment, then download
+CSV / XLSX from the table's menu (⋮ → Download) for the campaign; respect the opt-in flags.""", [
             [raw_table("Contacts (CRM)", "rfm_customers", ["customer_id", "name", "email", "phone", "email_opt_in",
                                                             "sms_opt_in", "push_opt_in", "segment", "macro_segment",
                                                             "recommended_action", "recency_days", "frequency",

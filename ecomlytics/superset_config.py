@@ -66,3 +66,8 @@ APP_NAME = "ecomlytics"
 # clickhouse-connect warns on every embedded connection that chDB ignores the host argument.
 logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
 CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet
+
+# PII datasets are served only to roles granted them, even through a dashboard (superset_security.py).
+from ecomlytics.superset_security import EcomlyticsSecurityManager  # noqa: E402
+
+CUSTOM_SECURITY_MANAGER = EcomlyticsSecurityManager

@@ -33,7 +33,7 @@ PII_DATASETS = {"rfm_customers", "dim_customers"}
 @dataclass(frozen=True)
 class RoleSpec:
     name: str
-    dashboards: tuple[str, ...]  # slugs; "*" = all
+    dashboards: tuple[str, ...]  # slugs; "*" = all (without PII charts unless pii)
     pii: bool = False
     sql_lab: bool = False
 
@@ -42,7 +42,7 @@ ROLES = (
     RoleSpec("Analyst", ("*",), sql_lab=True),
     RoleSpec("Marketing", ("marketing", "sales", "cohorts", "overview"), sql_lab=True),
     RoleSpec("Finance", ("overview", "sales", "marketing")),
-    RoleSpec("CRM", ("rfm", "customer-base"), pii=True),
+    RoleSpec("CRM", ("rfm", "rfm-contacts", "customer-base"), pii=True),
     RoleSpec("Executive", ("overview",)),
 )
 
@@ -142,6 +142,10 @@ def dashboards_by_slug() -> dict:
     return {d.slug: d for d in db.session.query(Dashboard).all() if d.slug}
 
 
+def _shows_pii(dashboard) -> bool:
+    return any(c.datasource is not None and c.datasource.table_name in PII_DATASETS for c in dashboard.slices)
+
+
 def ensure_roles() -> None:
     """Create/update the roles: dashboards via DASHBOARD_RBAC, data via per-dataset access."""
     from superset import security_manager
@@ -152,7 +156,7 @@ def ensure_roles() -> None:
     sql_lab = security_manager.find_role("sql_lab")
     for spec in ROLES:
         role = security_manager.add_role(spec.name)
-        chosen = list(dashboards.values()) if spec.dashboards == ("*",) else [
+        chosen = [d for d in dashboards.values() if spec.pii or not _shows_pii(d)] if spec.dashboards == ("*",) else [
             dashboards[s] for s in spec.dashboards if s in dashboards
         ]
         datasets = {}

@@ -24,7 +24,8 @@ from tests.reference_metrics import Reference
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts"
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
-SLUGS = ["overview", "sales", "users-conversion", "engagement-ttf", "cohorts", "marketing", "rfm", "customer-base"]
+SLUGS = ["overview", "sales", "users-conversion", "engagement-ttf", "cohorts", "marketing", "rfm", "rfm-contacts",
+         "customer-base"]
 USERS, DAYS = 3000, 240
 
 
@@ -163,7 +164,8 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
 
 def test_roles_see_only_their_dashboards(served: Served) -> None:
     expected = {"marketing": {"marketing", "sales", "cohorts", "overview"}, "executive": {"overview"},
-                "crm": {"rfm", "customer-base"}, "finance": {"overview", "sales", "marketing"}, "analyst": set(SLUGS)}
+                "crm": {"rfm", "rfm-contacts", "customer-base"}, "finance": {"overview", "sales", "marketing"},
+                "analyst": set(SLUGS) - {"rfm-contacts"}}
     for username, slugs in expected.items():
         session = served.session(username)
         listed = {d["slug"] for d in session.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]}
@@ -199,6 +201,29 @@ def test_marketing_gets_no_pii_from_charts_or_sql_lab(served: Served) -> None:
         response = marketing.get(f"{served.base}/api/v1/chart/{chart_id}/data/")
         if response.status_code == 200:
             assert "@example.org" not in response.text and '"phone"' not in response.text, name
+
+
+def test_no_pii_through_a_dashboard_for_roles_without_it(served: Served) -> None:
+    """Dashboard RBAC lets a dashboard's viewers query its charts' datasets; contact data must still
+    stay with CRM and Admin, whatever dashboard a chart request names (as the browser sends it)."""
+    admin = served.admin()
+    ids = charts(admin, served.base)
+    dashboards = {d["slug"]: d["id"] for d in
+                  admin.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]}
+    contacts = admin.get(f"{served.base}/api/v1/chart/{ids['Contacts (CRM)']}").json()["result"]
+    context = json.loads(contacts["query_context"])
+
+    def request_in(session: requests.Session, slug: str) -> requests.Response:
+        context["form_data"] |= {"dashboardId": dashboards[slug], "slice_id": ids["Contacts (CRM)"]}
+        return session.post(f"{served.base}/api/v1/chart/data", json=context)
+
+    assert "@example.org" in request_in(admin, "rfm-contacts").text  # the request itself is sound
+    assert "@example.org" in request_in(served.session("crm"), "rfm-contacts").text
+    for role in ("analyst", "marketing", "finance", "executive"):
+        for slug in dashboards:
+            response = request_in(served.session(role), slug)
+            assert response.status_code in (403, 404), (role, slug, response.status_code)
+            assert "@example.org" not in response.text
 
 
 def test_crm_gets_exactly_a_segments_contacts(served: Served) -> None:
