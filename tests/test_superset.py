@@ -67,7 +67,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                    capture_output=True)
     port = free_port()
     log = open(home / "serve.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    (home / "inbox").mkdir()  # the serving process refreshes from here every minute (last test)
+    serve = [*cli, "serve", "--port", str(port), "--refresh-every", "1", "--inbox", str(home / "inbox")]
+    proc = subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 600
     while time.time() < deadline:
@@ -287,3 +289,29 @@ def test_dashboards_render_in_a_real_browser(served: Served) -> None:
                     problems.append((slug, index, text[:120]))
         browser.close()
     assert problems == []
+
+
+def test_scheduled_refresh_runs_inside_the_serving_process(served: Served) -> None:
+    """`serve --refresh-every` loads new inbox files and rebuilds the marts in the process that holds
+    the embedded warehouse; dashboards then show the new data."""
+    admin = served.admin()
+    database_id = admin.get(f"{served.base}/api/v1/database/").json()["result"][0]["id"]
+
+    def marts_gmv() -> float:
+        response = admin.post(f"{served.base}/api/v1/sqllab/execute/", json={
+            "database_id": database_id, "sql": "SELECT toFloat64(sum(revenue)) AS gmv FROM marts.kpi_daily",
+            "runAsync": False})
+        return response.json()["data"][0]["gmv"]
+
+    before, valid = marts_gmv(), Reference(served.data).orders
+    assert before == pytest.approx(valid.revenue.sum(), abs=0.01)
+    orders = pd.read_csv(served.data / "orders_log.csv", dtype=str, keep_default_na=False)
+    late = orders[orders.order_id.isin(valid.order_id) & (orders.order_id != "")].tail(1).copy()  # a valid row
+    late[["order_id", "Revenue"]] = ["REFRESH-1", "1000.00"]
+    late.to_csv(served.home / "inbox" / "orders_log.csv", index=False)
+    deadline = time.time() + 240
+    while time.time() < deadline and marts_gmv() == pytest.approx(before, abs=0.001):
+        time.sleep(5)
+    assert marts_gmv() == pytest.approx(before + 1000, abs=0.01)
+    gmv = chart_data(admin, served.base, charts(admin, served.base)["GMV by channel, weekly"])
+    assert sum(row["gmv"] or 0 for row in gmv) == pytest.approx(before + 1000, abs=0.01)
