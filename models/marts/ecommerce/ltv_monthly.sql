@@ -14,10 +14,7 @@ cohorts as (
     group by cohort_month, first_source_id, first_device
 ),
 grid as (
-    select
-        cohort_month, first_source_id, first_device, cohort_buyers,
-        arrayJoin(range(toUInt32(dateDiff('month', cohort_month, (select m from last_month)) + 1))) as age_month
-    from cohorts
+    {{ cohort_age_grid('cohorts', 'age_month', '(select m from last_month)') }}
 ),
 activity as (
     select

@@ -14,10 +14,7 @@ sizes as (
     group by cohort_month, first_source_id, first_device
 ),
 grid as (
-    select
-        cohort_month, first_source_id, first_device, cohort_users,
-        arrayJoin(range(toUInt32(dateDiff('month', cohort_month, (select m from last_month)) + 1))) as lifetime_month
-    from sizes
+    {{ cohort_age_grid('sizes', 'lifetime_month', '(select m from last_month)') }}
 ),
 active as (
     select
