@@ -79,6 +79,8 @@ RAW_SQL = {
                           toString(multiIf(f <= qf[1], 1, f <= qf[2], 2, f <= qf[3], 3, f <= qf[4], 4, 5)),
                           toString(multiIf(m <= qm[1], 1, m <= qm[2], 2, m <= qm[3], 3, m <= qm[4], 4, 5))) AS code,
                    count() FROM c CROSS JOIN t GROUP BY code""",
+    ],
+    "rfm-contacts": [
         """SELECT o.uid, any(cu.name), any(cu.email), any(cu.phone), count(), sum(o.revenue), max(o.buy_ts)
             FROM raw.orders AS o LEFT JOIN raw.customers AS cu ON cu.uid = o.uid GROUP BY o.uid
             ORDER BY max(o.buy_ts) LIMIT 200""",
