@@ -49,6 +49,21 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "asl_mean_s": ("sum(session_seconds) / nullIf(sum(sessions), 0)", ",.0f"),
         "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
     }),
+    # Weekly KPIs with finalized distinct counts: a virtual dataset (KPI_WEEKLY_SQL) over marts.kpi_weekly.
+    "kpi_weekly": ("week", {
+        "gmv": ("sum(revenue)", ",.2f"),
+        "orders": ("sum(orders)", ",d"),
+        "sessions": ("sum(sessions)", ",d"),
+        "users": ("sum(users)", ",d"),
+        "buyers": ("sum(buyers)", ",d"),
+        "new_buyers": ("sum(new_buyers)", ",d"),
+        "units": ("sum(units)", ",d"),
+        "aov": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
+        "conversion": ("sum(orders) / nullIf(sum(users), 0)", ".2%"),
+        "buyer_conversion": ("sum(buyers) / nullIf(sum(users), 0)", ".2%"),
+        "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
+        "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
+    }),
     "activity_daily": ("day", {
         "dau": ("sum(dau)", ",d"),
         "active_users": ("uniqExactMerge(users_state)", ",d"),
@@ -111,6 +126,14 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     "rfm_scores": ("as_of_date", {"customers": ("count()", ",d"), "monetary": ("sum(monetary)", ",.2f")}),
     "rfm_monthly": ("snapshot_month", {"customers": ("sum(customers)", ",d")}),
     "rfm_customers": ("as_of_date", {"customers": ("count()", ",d")}),
+    "rfm_summary": ("as_of_date", {"customers": ("sum(customers)", ",d")}),
+    "customer_base_summary": ("registration_month", {
+        "contacts": ("sum(contacts)", ",d"),
+        "reachable_email": ("sum(reachable_email) / nullIf(sum(contacts), 0)", ".1%"),
+        "reachable_sms": ("sum(reachable_sms) / nullIf(sum(contacts), 0)", ".1%"),
+        "reachable_push": ("sum(reachable_push) / nullIf(sum(contacts), 0)", ".1%"),
+        "profile_completeness": ("sum(profile_completeness_sum) / nullIf(sum(contacts), 0)", ".1%"),
+    }),
     "customer_profiles": ("registration_month", {
         "contacts": ("count()", ",d"),
         "reachable_email": ("avg(email_opt_in * has_email)", ".1%"),
@@ -119,6 +142,36 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "profile_completeness": ("avg(profile_completeness)", ".1%"),
     }),
 }
+
+
+# Superset virtual datasets: Jinja SQL run in place of the table (ENABLE_TEMPLATE_PROCESSING).
+# kpi_weekly: with at most one channel and one OS selected, the week's finalized row of
+# marts.kpi_weekly answers exactly (one row per week, milliseconds). Several channels or OSes are
+# not additive (a user may visit through two of them): then the week is merged exactly from
+# kpi_daily's uniqExact states (slower, about a scan of the week's visits). remove_filter=True: the
+# filter is applied here, not again on the outer query. Channel / OS filters are read as IN lists.
+# (d.channel: in ClickHouse an unqualified name in WHERE would be the SELECT alias.)
+KPI_WEEKLY_SQL = """\
+{%- set channels = filter_values('channel', remove_filter=True) -%}
+{%- set oses = filter_values('os', remove_filter=True) -%}
+{%- if channels | length <= 1 and oses | length <= 1 -%}
+SELECT week, channel, os, last_day, sessions, session_seconds, users, orders, buyers, new_buyers, revenue, units
+FROM marts.kpi_weekly
+WHERE channel IN {{ (channels or ['(all)']) | where_in }} AND os IN {{ (oses or ['(all)']) | where_in }}
+{%- else -%}
+SELECT toMonday(day) AS week, '(selection)' AS channel, '(selection)' AS os, max(day) AS last_day,
+    toUInt64(sum(sessions)) AS sessions, toUInt64(sum(session_seconds)) AS session_seconds,
+    toUInt64(uniqExactMerge(users_state)) AS users, toUInt64(sum(orders)) AS orders,
+    toUInt64(uniqExactMerge(buyers_state)) AS buyers, toUInt64(uniqExactMerge(new_buyers_state)) AS new_buyers,
+    sum(revenue) AS revenue, toUInt64(sum(units)) AS units
+FROM marts.kpi_daily AS d
+WHERE 1 = 1
+{%- if channels %} AND d.channel IN {{ channels | where_in }}{% endif %}
+{%- if oses %} AND d.os IN {{ oses | where_in }}{% endif %}
+GROUP BY week
+{%- endif %}
+"""
+VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL}
 
 
 @dataclass
@@ -237,17 +290,17 @@ NAV = " · ".join(link(s, t) for s, t in [
 
 
 def dashboards() -> list[Dashboard]:
-    k = "kpi_daily"
+    k, w, cb = "kpi_daily", "kpi_weekly", "customer_base_summary"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
 session and units sold: tiles show the last complete week against the week before, with the weekly trend.
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments.""", [
-            [big_number("GMV", k, "gmv", "day"), big_number("AOV", k, "aov", "day", fmt=",.2f"),
-             big_number("Users", k, "users", "day"), big_number("Conversion", k, "conversion", "day", fmt=".2%"),
-             big_number("Revenue per session", k, "revenue_per_session", "day", fmt=",.3f"),
-             big_number("Units sold", k, "units", "day")],
+            [big_number("GMV", w, "gmv", "week"), big_number("AOV", w, "aov", "week", fmt=",.2f"),
+             big_number("Users", w, "users", "week"), big_number("Conversion", w, "conversion", "week", fmt=".2%"),
+             big_number("Revenue per session", w, "revenue_per_session", "week", fmt=",.3f"),
+             big_number("Units sold", w, "units", "week")],
             [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
              pie("GMV share by channel", k, "gmv", "channel")],
@@ -274,13 +327,13 @@ OS only → check traffic quality and creatives · conversion jumps after releas
 fix and roll out gradually.""", [
             [big_number("Sticky factor (DAU/WAU)", "kpi_headline", "sticky_wau", fmt=".1%", width=3),
              big_number("Sticky factor (DAU/MAU)", "kpi_headline", "sticky_mau", fmt=".1%", width=3),
-             big_number("Users", k, "users", "day", width=3), big_number("Buyers", k, "buyers", "day", width=3)],
+             big_number("Users", w, "users", "week", width=3), big_number("Buyers", w, "buyers", "week", width=3)],
             [timeseries("DAU", "activity_daily", ["dau"], "day", "P1D", width=4),
              timeseries("WAU", "activity_weekly", ["wau"], "week", "P1W", width=4),
              timeseries("MAU", "activity_monthly", ["mau"], "month", "P1M", width=4)],
             [timeseries("Sessions by OS, weekly", k, ["sessions"], "day", "P1W", ["os"], kind="bar", stack=True),
-             timeseries("Conversion (orders / users), buyer and session conversion, weekly", k,
-                        ["conversion", "buyer_conversion", "session_conversion"], "day", "P1W", fmt=".2%")],
+             timeseries("Conversion (orders / users), buyer and session conversion, weekly", w,
+                        ["conversion", "buyer_conversion", "session_conversion"], "week", "P1W", fmt=".2%")],
         ], ("period", "channel", "os")),
         Dashboard("engagement-ttf", "Engagement & time to first order", """**What:** active users, session
 length (mean / median / mode) and how long traffic takes to the first order.
@@ -336,9 +389,9 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
 with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
 segment. **Actions:** see *recommended action*; the CRM team acts on the contacts in
 [RFM contacts (CRM)](/superset/dashboard/rfm-contacts/) or with `ecomlytics export rfm`.""", [
-            [pie("Customers by segment", "rfm_scores", "customers", "segment"),
-             pie("Customers by macro-segment", "rfm_scores", "customers", "macro_segment"),
-             table("Recommended action per segment", "rfm_scores", ["segment", "recommended_action"], ["customers"],
+            [pie("Customers by segment", "rfm_summary", "customers", "segment"),
+             pie("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
+             table("Recommended action per segment", "rfm_summary", ["segment", "recommended_action"], ["customers"],
                    limit=20, width=4)],
             [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
                         kind="bar", stack=True, width=12)],
@@ -356,15 +409,14 @@ CSV / XLSX from the table's menu (⋮ → Download) for the campaign; respect th
 whether they can be reached (e-mail / SMS / push consent), how complete profiles are and how active the base
 is. **Actions:** low reachability → consent campaigns; incomplete profiles → progressive profiling;
 dormant share growing → win-back (see **RFM**).""", [
-            [big_number("Contacts", "customer_profiles", "contacts", width=2),
-             big_number("Reachable by e-mail", "customer_profiles", "reachable_email", fmt=".1%", width=2),
-             big_number("Reachable by SMS", "customer_profiles", "reachable_sms", fmt=".1%", width=2),
-             big_number("Reachable by push", "customer_profiles", "reachable_push", fmt=".1%", width=2),
-             big_number("Profile completeness", "customer_profiles", "profile_completeness", fmt=".1%", width=4)],
-            [timeseries("Registrations by month", "customer_profiles", ["contacts"], "registration_month", "P1M",
-                        kind="bar", width=4),
-             pie("Activity of the base", "customer_profiles", "contacts", "activity_status"),
-             pie("Contacts by city", "customer_profiles", "contacts", "city")],
+            [big_number("Contacts", cb, "contacts", width=2),
+             big_number("Reachable by e-mail", cb, "reachable_email", fmt=".1%", width=2),
+             big_number("Reachable by SMS", cb, "reachable_sms", fmt=".1%", width=2),
+             big_number("Reachable by push", cb, "reachable_push", fmt=".1%", width=2),
+             big_number("Profile completeness", cb, "profile_completeness", fmt=".1%", width=4)],
+            [timeseries("Registrations by month", cb, ["contacts"], "registration_month", "P1M", kind="bar", width=4),
+             pie("Activity of the base", cb, "contacts", "activity_status"),
+             pie("Contacts by city", cb, "contacts", "city")],
         ], ("period", "city")),
     ]
 
@@ -373,9 +425,9 @@ FILTER_COLUMNS = {  # filter -> (label, column, dataset the values come from)
     "channel": ("Channel", "channel", "kpi_daily"),
     "os": ("OS", "os", "kpi_daily"),
     "category": ("Category", "category", "sales_daily"),
-    "segment": ("Segment", "segment", "rfm_scores"),
-    "macro_segment": ("Macro-segment", "macro_segment", "rfm_scores"),
-    "city": ("City", "city", "customer_profiles"),
+    "segment": ("Segment", "segment", "rfm_summary"),
+    "macro_segment": ("Macro-segment", "macro_segment", "rfm_summary"),
+    "city": ("City", "city", "customer_base_summary"),
 }
 
 
@@ -396,6 +448,7 @@ COMPLETE_WEEK = "in_complete_week"
 COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String")},
     "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
+    "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
 }
 
 
@@ -404,8 +457,9 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
     computed = COMPUTED_COLUMNS.get(table, {})
     return {
         "table_name": table, "main_dttm_col": main_dttm, "description": None, "default_endpoint": None,
-        "offset": 0, "cache_timeout": None, "schema": "marts", "catalog": None, "sql": None, "params": None,
-        "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None, "extra": None,
+        "offset": 0, "cache_timeout": None, "schema": "marts", "catalog": None, "sql": VIRTUAL_SQL.get(table),
+        "params": None, "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None,
+        "extra": None,
         "normalize_columns": False, "always_filter_main_dttm": False, "uuid": uid("dataset", table),
         "metrics": [{"metric_name": name, "verbose_name": name.replace("_", " "), "metric_type": None,
                      "expression": sql, "description": None, "d3format": fmt, "currency": None, "extra": {},

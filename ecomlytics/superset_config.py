@@ -32,7 +32,10 @@ DATA_DIR = str(SUPERSET_STATE)
 FEATURE_FLAGS = {
     "DASHBOARD_RBAC": True,  # dashboards carry the roles that may open them
     "ALERT_REPORTS": False,
-    "ENABLE_TEMPLATE_PROCESSING": False,  # no Jinja in SQL Lab: nothing to template around permissions
+    # Jinja in dataset SQL: the kpi_weekly dataset reads the dashboard's channel / OS filter to pick
+    # finalized weekly rows (bundle_builder.KPI_WEEKLY_SQL). SQL Lab checks table access on the
+    # rendered SQL, so templates give no way around dataset permissions (tested for PII).
+    "ENABLE_TEMPLATE_PROCESSING": True,
     "TAGGING_SYSTEM": False,
 }
 

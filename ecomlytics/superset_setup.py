@@ -149,6 +149,7 @@ def _shows_pii(dashboard) -> bool:
 def ensure_roles() -> None:
     """Create/update the roles: dashboards via DASHBOARD_RBAC, data via per-dataset access."""
     from superset import security_manager
+    from superset.connectors.sqla.models import SqlaTable
     from superset.extensions import db
 
     dashboards = dashboards_by_slug()
@@ -159,12 +160,12 @@ def ensure_roles() -> None:
         chosen = [d for d in dashboards.values() if spec.pii or not _shows_pii(d)] if spec.dashboards == ("*",) else [
             dashboards[s] for s in spec.dashboards if s in dashboards
         ]
-        datasets = {}
-        for dashboard in chosen:
-            for chart in dashboard.slices:
-                table = chart.datasource
-                if table is not None and (spec.pii or table.table_name not in PII_DATASETS):
-                    datasets[table.id] = table
+        # A role reads the datasets of its dashboards' charts; "*" roles (Analyst) every dataset,
+        # so rollup-backed tables stay explorable row by row (customer_profiles, rfm_scores).
+        tables = (db.session.query(SqlaTable).all() if spec.dashboards == ("*",) else
+                  [chart.datasource for dashboard in chosen for chart in dashboard.slices])
+        datasets = {table.id: table for table in tables
+                    if table is not None and (spec.pii or table.table_name not in PII_DATASETS)}
         permissions = list(gamma.permissions)
         if spec.sql_lab:
             permissions += [p for p in sql_lab.permissions if p not in permissions]

@@ -101,6 +101,11 @@ def chart_data(session: requests.Session, base: str, chart_id: int) -> list[dict
     return response.json()["result"][0]["data"]
 
 
+def dataset_id(session: requests.Session, base: str, table: str) -> int:
+    query = f"(filters:!((col:table_name,opr:eq,value:{table})))"
+    return session.get(f"{base}/api/v1/dataset/?q={query}").json()["result"][0]["id"]
+
+
 def test_every_chart_returns_data_through_the_chart_data_api(served: Served) -> None:
     admin = served.admin()
     ids = charts(admin, served.base)
@@ -122,9 +127,10 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     complete = week_of(ref.orders.buy_ts) + pd.Timedelta(days=6) <= last_day
     gmv = chart_data(admin, served.base, ids["GMV"])
     assert sum(row["gmv"] for row in gmv) == pytest.approx(ref.orders.revenue[complete].sum(), abs=0.01)
-    assert max(pd.Timestamp(row["day"], unit="ms") for row in gmv) + pd.Timedelta(days=6) <= last_day
-    # Overview users per week are exact distinct users (uniqExact states merged across sources and OSes).
-    users = {pd.Timestamp(row["day"], unit="ms"): row["users"] for row in chart_data(admin, served.base, ids["Users"])}
+    assert max(pd.Timestamp(row["week"], unit="ms") for row in gmv) + pd.Timedelta(days=6) <= last_day
+    # Overview users per week are exact distinct users (finalized weekly roll-ups, see the next test).
+    users = {pd.Timestamp(row["week"], unit="ms"): row["users"]
+             for row in chart_data(admin, served.base, ids["Users"])}
     expected_users = ref.active("W")
     assert users == expected_users[expected_users.index + pd.Timedelta(days=6) <= last_day].to_dict()
     # Engagement: buyers per time-to-first-order range; labels sort in the ranges' natural order.
@@ -164,6 +170,38 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     assert checked == len(expected_cac)
 
 
+def test_weekly_kpis_follow_channel_and_os_filters_exactly(served: Served) -> None:
+    """The kpi_weekly dataset answers one channel / OS from finalized roll-up rows and several at once
+    from merged uniqExact states: both must equal distinct users counted from the visits file."""
+    admin, ref = served.admin(), Reference(served.data)
+    chart_id = charts(admin, served.base)["Users"]
+    context = json.loads(admin.get(f"{served.base}/api/v1/chart/{chart_id}").json()["result"]["query_context"])
+    saved_filters = context["queries"][0]["filters"]  # complete weeks only
+    names = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("source_id").channel
+    visits = ref.visits.assign(channel=ref.visits.source_id.map(names).fillna(
+        "source " + ref.visits.source_id.astype(str)))
+    week = visits.start_ts.dt.normalize() - pd.to_timedelta(visits.start_ts.dt.weekday, unit="D")
+    visits = visits.assign(week=week)
+    last_day = max(ref.visits.start_ts.max(), ref.orders.buy_ts.max()).normalize()
+    channels = visits.channel.value_counts().index[:2].tolist()
+    oses = visits.os.value_counts().index[:2].tolist()
+    cases = [{}, {"channel": channels[:1]}, {"os": oses[:1]}, {"channel": channels[:1], "os": oses[:1]},
+             {"channel": channels}, {"os": oses}, {"channel": channels, "os": oses[:1]}]
+    for case in cases:
+        context["queries"][0]["filters"] = saved_filters + [
+            {"col": col, "op": "IN", "val": values} for col, values in case.items()]
+        response = admin.post(f"{served.base}/api/v1/chart/data", json=context)
+        assert response.status_code == 200, response.text[:300]
+        got = {pd.Timestamp(r["week"], unit="ms"): r["users"] for r in response.json()["result"][0]["data"]
+               if r["users"]}  # a week with only orders in the selection has 0 users
+        chosen = visits
+        for col, values in case.items():
+            chosen = chosen[chosen[col].isin(values)]
+        expected = chosen.groupby("week").uid.nunique()
+        assert got == expected[expected.index + pd.Timedelta(days=6) <= last_day].to_dict(), case
+        assert len(got) >= 20, case
+
+
 def test_roles_see_only_their_dashboards(served: Served) -> None:
     expected = {"marketing": {"marketing", "sales", "cohorts", "overview"}, "executive": {"overview"},
                 "crm": {"rfm", "rfm-contacts", "customer-base"}, "finance": {"overview", "sales", "marketing"},
@@ -191,11 +229,14 @@ def test_marketing_gets_no_pii_from_charts_or_sql_lab(served: Served) -> None:
                 "SELECT email FROM marts.dim_customers",
                 "SELECT email FROM raw.customers",
                 "SELECT * FROM (SELECT phone FROM marts.rfm_customers) AS t",
-                "SELECT email FROM file('/etc/passwd', 'LineAsString')"):
+                "SELECT email FROM file('/etc/passwd', 'LineAsString')",
+                # Jinja is on (dataset SQL templates): a template must not reach a dataset's table either.
+                f"SELECT email FROM {{{{ dataset({dataset_id(admin, served.base, 'rfm_customers')}) }}}}"):
         response = sql_lab(marketing, sql)
         assert response.status_code != 200, (sql, response.text[:200])
         errors = {e.get("error_type") for e in response.json().get("errors", [])}
-        assert errors & {"TABLE_SECURITY_ACCESS_ERROR", "DATABASE_SECURITY_ACCESS_ERROR", "INVALID_SQL_ERROR",
+        assert errors & {"TABLE_SECURITY_ACCESS_ERROR", "DATABASE_SECURITY_ACCESS_ERROR", "QUERY_SECURITY_ACCESS_ERROR",
+                         "INVALID_SQL_ERROR",
                          "GENERIC_COMMAND_ERROR"}, (sql, response.text[:300])
         assert "@example.org" not in response.text
     # Every chart Marketing can open carries no contact data.

@@ -11,3 +11,8 @@ select 'codes in seed', toFloat64(count()) from {{ ref('rfm_segments') }} having
 union all
 select 'monthly snapshot unmapped', toFloat64(sum(customers)) from {{ ref('rfm_monthly') }}
 where segment = '' having sum(customers) > 0
+union all
+select 'summary vs customers', toFloat64(s.n)
+from (select sum(customers) as n from {{ ref('rfm_summary') }}) as s
+cross join (select count() as n from {{ ref('rfm_customers') }}) as c
+where s.n != c.n
