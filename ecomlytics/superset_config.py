@@ -70,6 +70,11 @@ APP_NAME = "ecomlytics"
 logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
 CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet
 
+# Chart queries reuse open chDB handles instead of opening one per query (see chdb_handles.py).
+from ecomlytics.chdb_handles import install as _pool_chdb_handles  # noqa: E402
+
+_pool_chdb_handles()
+
 # PII datasets are served only to roles granted them, even through a dashboard (superset_security.py).
 from ecomlytics.superset_security import EcomlyticsSecurityManager  # noqa: E402
 
