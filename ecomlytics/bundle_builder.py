@@ -257,7 +257,8 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
 def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12) -> Chart:
     params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": True,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
-    return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": [], "row_limit": limit})
+    # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
+    return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": None, "row_limit": limit})
 
 
 def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12) -> Chart:
