@@ -69,7 +69,8 @@ def write_late_corrections(source: Path, first: Path, second: Path, third: Path)
     stranger[["order_id", "Uid"]] = ["GONE-1", STRANGER]
     second_orders = pd.read_csv(second / "orders_log.csv", dtype=str, keep_default_na=False)
     pd.concat([second_orders, itemless, stranger]).to_csv(second / "orders_log.csv", index=False)
-    rehomed = reassigned_orders(early.iloc[1:-1], orders, visits, stranger)
+    untouched = early.iloc[1:-1][~early.iloc[1:-1].Uid.isin(buyers_with_visits)]  # no other change
+    rehomed = reassigned_orders(untouched, orders, visits, stranger)
     pd.concat([moved, rehomed.drop(columns="former_uid")]).to_csv(third / "orders_log.csv", index=False)
     items = pd.read_csv(source / "order_items.csv", dtype=str, keep_default_na=False)
     late_item = items.head(1).copy()
