@@ -1,9 +1,11 @@
-{# Incremental customer-level models (int_buyers, dim_customers): one row per uid that depends only
-   on that uid's own inputs, so a refresh rewrites (delete+insert by uid) just the uids whose inputs
-   changed since the model's watermark, max(refreshed_in) = the newest load id at its last refresh
-   (macros/incremental_days.sql). Visits are append-only and customers keyed by uid, so a uid never
-   leaves them; orders are keyed by order_id and a reloaded order may move to another uid: its
-   former buyer loses it, and with it maybe its int_buyers row. #}
+{# Incremental customer-level models: one row per uid that depends only on that uid's own inputs, so
+   a refresh rewrites just the uids whose inputs changed since the model's watermark.
+   int_first_touch (watermark max(visits_load_id)) appends new users and rewrites users a late visit
+   moves earlier; int_buyers and dim_customers (delete+insert by uid; watermark max(refreshed_in) =
+   the newest load id at their last refresh, see macros/incremental_days.sql) rewrite the uids with
+   changed orders, first touch or customers record. Visits are append-only and customers keyed by
+   uid, so a uid never leaves them; orders are keyed by order_id and a reloaded order may move to
+   another uid: its former buyer loses it, and with it maybe its int_buyers row. #}
 
 {# Whether orders loaded up to `watermark` were reloaded since: the model's `orders` column counts
    every order it has seen, all loaded up to the watermark; a reload replaces such an order with
@@ -28,9 +30,9 @@
 {%- endmacro %}
 
 {# int_buyers: buyers whose row may differ from the stored one: buyers with orders from new loads,
-   users with visits from new loads (their first touch may have changed) and, after reloads, stored
-   buyers whose order count no longer matches (without a new-load order a buyer can only lose
-   orders, so the count tells). #}
+   users whose first touch int_first_touch rewrote and, after reloads, stored buyers whose order
+   count no longer matches (without a new-load order a buyer can only lose orders, so the count
+   tells). #}
 {% macro changed_buyers(watermark) -%}
     (select uid from {{ ref('stg_orders') }} where load_id > {{ watermark }}
      union distinct
@@ -42,9 +44,9 @@
      {%- endif -%})
 {%- endmacro %}
 
-{# dim_customers: uids whose row may differ from the stored one: users with visits from new loads,
-   rewritten int_buyers rows, new customers records and, after reloads, stored buyers int_buyers no
-   longer holds. #}
+{# dim_customers: uids whose row may differ from the stored one: rewritten int_first_touch and
+   int_buyers rows, new customers records and, after reloads, stored buyers int_buyers no longer
+   holds. #}
 {% macro changed_customers(watermark) -%}
     (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }}
      union distinct
@@ -60,4 +62,16 @@
 {# On an incremental run, `where` the uid is one of `changed` (nothing on a full build). #}
 {% macro where_uid_in(changed) -%}
     {%- if is_incremental() %}where uid in {{ changed }}{% endif -%}
+{%- endmacro %}
+
+{# int_first_touch pre-hook: users whose stored first session comes after one of the new loads'
+   visits (a late visit) lose their row; the model rewrites it from the new visits. #}
+{% macro delete_users_with_earlier_new_visit() -%}
+    {%- if is_incremental() -%}
+        {%- set watermark = incremental_watermark('visits_load_id') -%}
+        {{- delete_where_any('uid in (select t.uid from ' ~ this ~ ' as t inner join (select uid, '
+                             ~ 'min((start_ts, source_id, device, end_ts)) as earliest from ' ~ ref('stg_visits')
+                             ~ ' where load_id > ' ~ watermark ~ ' group by uid) as n on n.uid = t.uid'
+                             ~ ' where n.earliest < t.first_session)') -}}
+    {%- endif -%}
 {%- endmacro %}

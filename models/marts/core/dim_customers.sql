@@ -10,9 +10,9 @@
 ) }}
 -- One row per uid seen in visits, orders or customers. Holds PII (name, email, phone):
 -- readable only by the CRM and Admin roles; other roles use marts.customer_profiles.
--- Incremental (macros/incremental_customers.sql): a refresh rewrites the uids with new visits, a
--- rewritten int_buyers row or a new customers record, and former buyers (their orders moved to
--- other uids); the pre-hook deletes former buyers seen nowhere else. Equals a full rebuild.
+-- Incremental (macros/incremental_customers.sql): a refresh rewrites the uids with a rewritten
+-- int_first_touch or int_buyers row or a new customers record, and former buyers (their orders moved
+-- to other uids); the pre-hook deletes former buyers seen nowhere else. Equals a full rebuild.
 {% set changed = changed_customers(incremental_watermark('refreshed_in')) %}
 with uids as (
     select uid from {{ ref('int_first_touch') }} {{ where_uid_in(changed) }}
