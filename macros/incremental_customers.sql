@@ -65,13 +65,19 @@
 {%- endmacro %}
 
 {# int_first_touch pre-hook: users whose stored first session comes after one of the new loads'
-   visits (a late visit) lose their row; the model rewrites it from the new visits. #}
+   visits (a late visit) lose their row; the model rewrites it from the new visits. On a normal
+   refresh every new visit starts after the newest stored first visit, which is cheap to check, and
+   the per-user comparison (a scan of the table) is skipped. #}
 {% macro delete_users_with_earlier_new_visit() -%}
-    {%- if is_incremental() -%}
+    {%- if execute and is_incremental() -%}
         {%- set watermark = incremental_watermark('visits_load_id') -%}
-        {{- delete_where_any('uid in (select t.uid from ' ~ this ~ ' as t inner join (select uid, '
-                             ~ 'min((start_ts, source_id, device, end_ts)) as earliest from ' ~ ref('stg_visits')
-                             ~ ' where load_id > ' ~ watermark ~ ' group by uid) as n on n.uid = t.uid'
-                             ~ ' where n.earliest < t.first_session)') -}}
+        {%- set new_visits = '(select * from ' ~ ref('stg_visits') ~ ' where load_id > ' ~ watermark ~ ')' -%}
+        {%- set check = 'select (select min(start_ts) from ' ~ new_visits ~ ') <= (select max(first_visit_ts) from '
+                        ~ this ~ ')' -%}
+        {%- if run_query(check).columns[0].values()[0] == 1 -%}
+            {{- delete_where_any('uid in (select t.uid from ' ~ this ~ ' as t inner join (select uid, '
+                                 ~ 'min((start_ts, source_id, device, end_ts)) as earliest from ' ~ new_visits
+                                 ~ ' group by uid) as n on n.uid = t.uid where n.earliest < t.first_session)') -}}
+        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
