@@ -35,12 +35,15 @@
 {%- endmacro %}
 
 {# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
-   refresh, the days replaced orders left, and days of orders with new item lines. #}
-{% macro changed_order_days() -%}
-    (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))]))
+   refresh, the days replaced orders left, and (items=true, for marts with units) days of orders
+   with new item lines. #}
+{% macro changed_order_days(items=true) -%}
+    (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))])) as day
      from {{ ref('fct_orders') }}
      where refreshed_in > {{ mart_watermark() }}
-        or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ mart_watermark() }}))
+     {%- if items %}
+        or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ mart_watermark() }})
+     {%- endif -%})
 {%- endmacro %}
 
 {# Days to recompute in marts that combine sessions and orders per day. #}

@@ -18,6 +18,7 @@ MARTS = [
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
     "kpi_weekly", "rfm_summary", "customer_base_summary",
 ]
+INTERMEDIATE = ["int_first_touch", "int_buyers"]  # incremental too; the marts read them
 
 
 def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) -> None:
@@ -43,11 +44,14 @@ def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) 
     (source / "customers.csv").rename(before / "customers.csv")
 
 
-def write_late_corrections(source: Path, second: Path, third: Path) -> str:
+def write_late_corrections(source: Path, first: Path, second: Path, third: Path) -> tuple[str, pd.DataFrame]:
     """What real feeds do, on top of the appended days: the second drop gets an order without item
-    lines; a third drop brings that order's item line late, visits that precede some buyers' first
-    sessions (changing their first touch) and a corrected order moved to another day. Returns the
-    moved order's id."""
+    lines and an order of a buyer seen nowhere else; a third drop brings that order's item line
+    late, visits that precede some buyers' first sessions (changing their first touch), a corrected
+    order moved to another day, orders reloaded under another uid (their buyers lose them: the
+    only order of a buyer with visits, of the buyer seen nowhere else, one of a buyer with several)
+    and a changed and a new customers record. Returns the moved order's id and the reloaded orders
+    (former_uid = the buyer they leave)."""
     third.mkdir()
     visits = pd.read_csv(source / "visits_log.csv", dtype=str, keep_default_na=False)
     orders = pd.read_csv(source / "orders_log.csv", dtype=str, keep_default_na=False)
@@ -61,25 +65,47 @@ def write_late_corrections(source: Path, second: Path, third: Path) -> str:
     early = orders[orders["Buy Ts"] < CUTOFF]
     moved = early.iloc[[0]].copy()  # the same order_id, corrected to two days later
     moved["Buy Ts"] = (pd.to_datetime(moved["Buy Ts"]) + pd.Timedelta(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
-    moved.to_csv(third / "orders_log.csv", index=False)
-    itemless = early.iloc[[-1]].copy()
+    itemless, stranger = early.iloc[[-1]].copy(), early.iloc[[-1]].copy()
     itemless["order_id"] = "LATE-1"
+    stranger[["order_id", "Uid"]] = ["GONE-1", STRANGER]
     second_orders = pd.read_csv(second / "orders_log.csv", dtype=str, keep_default_na=False)
-    pd.concat([second_orders, itemless]).to_csv(second / "orders_log.csv", index=False)
+    pd.concat([second_orders, itemless, stranger]).to_csv(second / "orders_log.csv", index=False)
+    untouched = early.iloc[1:-1][~early.iloc[1:-1].Uid.isin(buyers_with_visits)]  # no other change
+    rehomed = reassigned_orders(untouched, orders, visits, stranger)
+    pd.concat([moved, rehomed.drop(columns="former_uid")]).to_csv(third / "orders_log.csv", index=False)
     items = pd.read_csv(source / "order_items.csv", dtype=str, keep_default_na=False)
     late_item = items.head(1).copy()
     late_item[["order_id", "sku", "quantity", "unit_price"]] = ["LATE-1", "SKU-LATE", "1", itemless.Revenue.iloc[0]]
     late_item.to_csv(third / "order_items.csv", index=False)
-    return str(moved.order_id.iloc[0])
+    customers = pd.read_csv(first / "customers.csv", dtype=str, keep_default_na=False).head(2)
+    customers["email"] = ["changed@example.org", ""]
+    customers.iloc[1, customers.columns.get_loc("uid")] = NEW_CUSTOMER
+    customers.to_csv(third / "customers.csv", index=False)
+    return str(moved.order_id.iloc[0]), rehomed
+
+
+STRANGER, NEW_CUSTOMER = "88888888888", "77777777777"  # uids without visits, orders or a customers record
+
+
+def reassigned_orders(early: pd.DataFrame, orders: pd.DataFrame, visits: pd.DataFrame,
+                      stranger: pd.DataFrame) -> pd.DataFrame:
+    """Orders reloaded under another buyer's uid: the only order of a buyer with visits, the order of
+    the buyer seen nowhere else, one order of a buyer with several."""
+    counts = orders.Uid.value_counts()
+    single, multi = early[early.Uid.map(counts) == 1], early[early.Uid.map(counts) > 1]
+    picks = pd.concat([single[single.Uid.isin(visits.Uid)].head(1), stranger, multi.head(1)])
+    assert len(picks) == 3, "the sample lacks a kind of buyer the test needs"
+    return picks.assign(former_uid=picks.Uid, Uid=multi.Uid[~multi.Uid.isin(picks.Uid)].iloc[-1])
 
 
 LINEAGE = {"load_id", "refreshed_in", "replaced_day"}  # bookkeeping of incremental runs, not results
 
 
 def comparable_columns(client, table: str) -> str:
-    """Columns as comparable values: states finalized, floats rounded (summation order may differ)."""
+    """Columns of a (schema-qualified) table as comparable values: states finalized, floats rounded
+    (summation order may differ)."""
     out = []
-    for name, ch_type, *_ in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows:
+    for name, ch_type, *_ in client.query(f"DESCRIBE TABLE {table}").result_rows:
         if name in LINEAGE:
             continue
         if ch_type.startswith("AggregateFunction"):
@@ -95,7 +121,7 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
     data, first, second, third = (tmp_path / name for name in ("all", "first", "second", "third"))
     generate(data, users=2000, days=240, seed=11, start=date(2017, 6, 1), bad_share=0)
     split_inputs(data, first, second)
-    moved_order = write_late_corrections(data, second, third)
+    moved_order, rehomed = write_late_corrections(data, first, second, third)
     assert all(r.status == "loaded" for r in load_files(client, [], directory=first, quiet=True))
     assert run_dbt("build")
     assert all(r.status == "loaded" for r in load_files(client, [], directory=second, quiet=True))
@@ -104,21 +130,27 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
     assert run_dbt("build")  # late visits, a moved order, a late item line
     moved = client.query(f"SELECT replaced_day FROM marts.fct_orders WHERE order_id = '{moved_order}'").result_rows
     assert len(moved) == 1 and moved[0][0] is not None  # the day it left is recomputed too
+    former = ", ".join(rehomed.former_uid)
+    still_buyers = client.query(f"SELECT uid, orders FROM intermediate.int_buyers WHERE uid IN ({former})").result_rows
+    assert len(still_buyers) == 1  # the one-order buyers are no buyers any more; the third has an order less
+    dim = client.query(f"SELECT uid FROM marts.dim_customers WHERE uid IN ({former}, {NEW_CUSTOMER})").result_rows
+    assert len(dim) == 3  # the former buyer seen nowhere else is gone, the new customer is in
 
+    tables = [("marts", table) for table in MARTS] + [("intermediate", table) for table in INTERMEDIATE]
     client.command("CREATE DATABASE IF NOT EXISTS incremental_copy")
-    for table in MARTS:
+    for schema, table in tables:
         client.command(f"CREATE TABLE incremental_copy.`{table}` ENGINE = MergeTree ORDER BY tuple() "
-                       f"AS SELECT * FROM marts.`{table}`")
+                       f"AS SELECT * FROM {schema}.`{table}`")
     assert run_dbt("build", full_refresh=True)
 
     sessions_after = client.query(f"SELECT count() FROM marts.fct_sessions WHERE start_ts >= '{CUTOFF}'").result_rows
     assert sessions_after[0][0] > 1000  # the appended days really arrived
-    for table in MARTS:
-        columns = comparable_columns(client, table)
+    for schema, table in tables:
+        columns = comparable_columns(client, f"{schema}.`{table}`")
         diff = client.query(
-            f"SELECT count() FROM ((SELECT {columns} FROM marts.`{table}` EXCEPT ALL "
+            f"SELECT count() FROM ((SELECT {columns} FROM {schema}.`{table}` EXCEPT ALL "
             f"SELECT {columns} FROM incremental_copy.`{table}`) UNION ALL (SELECT {columns} FROM "
-            f"incremental_copy.`{table}` EXCEPT ALL SELECT {columns} FROM marts.`{table}`))").result_rows[0][0]
-        total = client.query(f"SELECT count() FROM marts.`{table}`").result_rows[0][0]
+            f"incremental_copy.`{table}` EXCEPT ALL SELECT {columns} FROM {schema}.`{table}`))").result_rows[0][0]
+        total = client.query(f"SELECT count() FROM {schema}.`{table}`").result_rows[0][0]
         assert total > 0, table
         assert diff == 0, f"{table}: incremental and full rebuild differ in {diff} rows"

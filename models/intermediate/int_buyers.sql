@@ -1,6 +1,17 @@
-{{ config(order_by='uid', engine='MergeTree()') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='uid',
+    order_by='uid',
+    engine='MergeTree()',
+    pre_hook="{{ delete_vanished_uids('uid not in (select uid from ' ~ ref('stg_orders') ~ ')') }}"
+) }}
 -- One row per buyer: first and last order, orders and revenue, and first-touch attributes
 -- (buyers without a visit get source 0 and device/os "unknown").
+-- Incremental (macros/incremental_customers.sql): a row depends only on the buyer's own orders and
+-- first touch, so a refresh recomputes just the buyers whose orders or first touch may have changed;
+-- the pre-hook deletes buyers whose orders all moved to other uids. The result equals a full rebuild.
+{% set changed = changed_buyers(incremental_watermark('refreshed_in')) %}
 select
     o.uid as uid,
     min(o.buy_ts) as first_order_ts,
@@ -15,7 +26,12 @@ select
     toLowCardinality(if(has_visit, any(ft.first_os), 'unknown')) as first_os,
     toLowCardinality(if(has_visit, any(ft.first_country), 'unknown')) as first_country,
     toLowCardinality(if(has_visit, any(ft.first_region), 'unknown')) as first_region,
-    toLowCardinality(if(has_visit, any(ft.first_city), 'unknown')) as first_city
+    toLowCardinality(if(has_visit, any(ft.first_city), 'unknown')) as first_city,
+    toUInt64({{ latest_load_id() }}) as refreshed_in
 from {{ ref('stg_orders') }} as o
-left join {{ ref('int_first_touch') }} as ft on ft.uid = o.uid
+left join (
+    select * from {{ ref('int_first_touch') }}
+    {{ where_uid_in(changed) }}
+) as ft on ft.uid = o.uid
+{% if is_incremental() %}where o.uid in {{ changed }}{% endif %}
 group by o.uid

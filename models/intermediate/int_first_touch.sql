@@ -1,13 +1,16 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='uid',
+    incremental_strategy='append',
     order_by='uid',
-    engine='MergeTree()'
+    engine='MergeTree()',
+    pre_hook="{{ delete_users_with_earlier_new_visit() }}"
 ) }}
 -- A user's first session: the smallest (start_ts, source_id, device, end_ts).
--- Incremental: only users with sessions from new loads can get a different first session, so a
--- refresh recomputes just them (from all their sessions); the result equals a full rebuild.
+-- Incremental (macros/incremental_customers.sql): visits are append-only, so a user's first session
+-- changes only when a visit from a new load comes before it. A refresh reads just the new loads'
+-- visits: the pre-hook deletes the users they move earlier, and the model appends those and new
+-- users, with the first session taken from the new visits. The result equals a full rebuild.
+{% set watermark = incremental_watermark('visits_load_id') %}
 select
     uid,
     min((start_ts, source_id, device, end_ts)) as first_session,
@@ -18,12 +21,11 @@ select
     toLowCardinality(argMin(country, (start_ts, source_id, device, end_ts))) as first_country,
     toLowCardinality(argMin(region, (start_ts, source_id, device, end_ts))) as first_region,
     toLowCardinality(argMin(city, (start_ts, source_id, device, end_ts))) as first_city,
-    max(load_id) as visits_load_id
+    argMin(load_id, (start_ts, source_id, device, end_ts)) as visits_load_id
 from {{ ref('stg_visits') }}
 {% if is_incremental() %}
-where uid in (
-    select uid from {{ ref('stg_visits') }}
-    where load_id > (select max(visits_load_id) from {{ this }})
-)
+where load_id > {{ watermark }}
+  and uid not in (select uid from {{ this }}
+                  where uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }}))
 {% endif %}
 group by uid

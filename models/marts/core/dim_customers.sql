@@ -1,10 +1,23 @@
-{{ config(engine='MergeTree()', order_by='uid') }}
+-- depends_on: {{ ref('stg_orders') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='uid',
+    engine='MergeTree()',
+    order_by='uid',
+    pre_hook="{{ delete_vanished_uids('orders > 0 and first_visit_ts is null and not in_customer_base and uid not in '
+                                      ~ '(select uid from ' ~ ref('int_buyers') ~ ')') }}"
+) }}
 -- One row per uid seen in visits, orders or customers. Holds PII (name, email, phone):
 -- readable only by the CRM and Admin roles; other roles use marts.customer_profiles.
+-- Incremental (macros/incremental_customers.sql): a refresh rewrites the uids with a rewritten
+-- int_first_touch or int_buyers row or a new customers record, and former buyers (their orders moved
+-- to other uids); the pre-hook deletes former buyers seen nowhere else. Equals a full rebuild.
+{% set changed = changed_customers(incremental_watermark('refreshed_in')) %}
 with uids as (
-    select uid from {{ ref('int_first_touch') }}
-    union distinct select uid from {{ ref('int_buyers') }}
-    union distinct select uid from {{ ref('stg_customers') }}
+    select uid from {{ ref('int_first_touch') }} {{ where_uid_in(changed) }}
+    union distinct select uid from {{ ref('int_buyers') }} {{ where_uid_in(changed) }}
+    union distinct select uid from {{ ref('stg_customers') }} {{ where_uid_in(changed) }}
 )
 select
     u.uid as uid,
@@ -32,9 +45,10 @@ select
     cu.uid = u.uid as in_customer_base,
     if(cu.uid = u.uid, cu.registered_at, null) as registered_at,
     cu.gender as gender,
-    if(cu.uid = u.uid, cu.birth_date, null) as birth_date
+    if(cu.uid = u.uid, cu.birth_date, null) as birth_date,
+    toUInt64({{ latest_load_id() }}) as refreshed_in
 from uids as u
-left join {{ ref('int_first_touch') }} as ft on ft.uid = u.uid
-left join {{ ref('int_buyers') }} as b on b.uid = u.uid
-left join {{ ref('stg_customers') }} as cu on cu.uid = u.uid
+left join (select * from {{ ref('int_first_touch') }} {{ where_uid_in(changed) }}) as ft on ft.uid = u.uid
+left join (select * from {{ ref('int_buyers') }} {{ where_uid_in(changed) }}) as b on b.uid = u.uid
+left join (select * from {{ ref('stg_customers') }} {{ where_uid_in(changed) }}) as cu on cu.uid = u.uid
 left join {{ ref('channels') }} as c on c.source_id = ft.first_source_id

@@ -1,6 +1,10 @@
-{{ config(engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_month',
+          engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)') }}
 -- Monthly RFM snapshots: for each month M, as-of date D = first day of the next month and only
 -- orders before D. Macro-segment follows the code, so a segment may appear under two macros.
+-- Incremental by snapshot month: snapshot M reads only orders before D, so a refresh recomputes
+-- the months from the earliest month of a changed order day on (macros/incremental_days.sql;
+-- item lines do not matter here); load_id = the newest refreshed_in among a snapshot's orders.
 with months as (
     select arrayJoin(arrayMap(i -> addMonths(first_month, i),
                               range(toUInt32(dateDiff('month', first_month, last_month) + 1)))) as snapshot_month
@@ -8,6 +12,11 @@ with months as (
         select toStartOfMonth(min(buy_ts)) as first_month, toStartOfMonth(max(buy_ts)) as last_month
         from {{ ref('fct_orders') }}
     )
+    {% if is_incremental() %}
+    -- NULL (no month) when no order changed
+    where snapshot_month >= (select toStartOfMonth(min(day)) from {{ changed_order_days(items=false) }}
+                             having count() > 0)
+    {% endif %}
 ),
 measures as (
     select
@@ -15,7 +24,8 @@ measures as (
         o.uid as uid,
         toUInt32(dateDiff('day', toDate(max(o.buy_ts)), addMonths(m.snapshot_month, 1))) as recency_days,
         toUInt64(count()) as frequency,
-        sum(o.revenue) as monetary
+        sum(o.revenue) as monetary,
+        max(o.refreshed_in) as load_id
     from {{ ref('fct_orders') }} as o
     cross join months as m
     where toDate(o.buy_ts) < addMonths(m.snapshot_month, 1)
@@ -29,7 +39,8 @@ select
     seg.segment as segment,
     seg.macro_segment as macro_segment,
     toUInt64(count()) as customers,
-    sum(s.monetary) as revenue
+    sum(s.monetary) as revenue,
+    max(s.load_id) as load_id
 from scored as s
 left join {{ ref('rfm_segments') }} as seg on seg.rfm_code = s.rfm_code
 group by snapshot_month, segment, macro_segment
