@@ -16,6 +16,7 @@ import argparse
 import json
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,38 +33,36 @@ def uid(kind: str, name: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"{kind}:{name}"))
 
 
+def kpi_metrics(distinct: Callable[[str], str]) -> dict[str, tuple[str, str]]:
+    """Overview KPIs over kpi_daily / kpi_weekly rows; only how a distinct count is read differs:
+    ``distinct("users")`` is the SQL of distinct users over the selected rows."""
+    users, buyers = distinct("users"), distinct("buyers")
+    return {
+        "gmv": ("sum(revenue)", ",.2f"),
+        "orders": ("sum(orders)", ",d"),
+        "sessions": ("sum(sessions)", ",d"),
+        "users": (users, ",d"),
+        "buyers": (buyers, ",d"),
+        "new_buyers": (distinct("new_buyers"), ",d"),
+        "units": ("sum(units)", ",d"),
+        "aov": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
+        "conversion": (f"sum(orders) / nullIf({users}, 0)", ".2%"),
+        "buyer_conversion": (f"{buyers} / nullIf({users}, 0)", ".2%"),
+        "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
+        "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
+    }
+
+
 # dataset -> (main datetime column, {metric: (SQL, d3 format)})
 DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
+    # kpi_daily rows hold uniqExact states: distinct counts merge them, exact for any roll-up.
     "kpi_daily": ("day", {
-        "gmv": ("sum(revenue)", ",.2f"),
-        "orders": ("sum(orders)", ",d"),
-        "sessions": ("sum(sessions)", ",d"),
-        "users": ("uniqExactMerge(users_state)", ",d"),
-        "buyers": ("uniqExactMerge(buyers_state)", ",d"),
-        "new_buyers": ("uniqExactMerge(new_buyers_state)", ",d"),
-        "units": ("sum(units)", ",d"),
-        "aov": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
-        "conversion": ("sum(orders) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
-        "buyer_conversion": ("uniqExactMerge(buyers_state) / nullIf(uniqExactMerge(users_state), 0)", ".2%"),
-        "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
+        **kpi_metrics(lambda name: f"uniqExactMerge({name}_state)"),
         "asl_mean_s": ("sum(session_seconds) / nullIf(sum(sessions), 0)", ",.0f"),
-        "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
     }),
-    # Weekly KPIs with finalized distinct counts: a virtual dataset (KPI_WEEKLY_SQL) over marts.kpi_weekly.
-    "kpi_weekly": ("week", {
-        "gmv": ("sum(revenue)", ",.2f"),
-        "orders": ("sum(orders)", ",d"),
-        "sessions": ("sum(sessions)", ",d"),
-        "users": ("sum(users)", ",d"),
-        "buyers": ("sum(buyers)", ",d"),
-        "new_buyers": ("sum(new_buyers)", ",d"),
-        "units": ("sum(units)", ",d"),
-        "aov": ("toFloat64(sum(revenue)) / nullIf(sum(orders), 0)", ",.2f"),
-        "conversion": ("sum(orders) / nullIf(sum(users), 0)", ".2%"),
-        "buyer_conversion": ("sum(buyers) / nullIf(sum(users), 0)", ".2%"),
-        "session_conversion": ("sum(orders) / nullIf(sum(sessions), 0)", ".2%"),
-        "revenue_per_session": ("toFloat64(sum(revenue)) / nullIf(sum(sessions), 0)", ",.3f"),
-    }),
+    # Weekly KPIs with finalized distinct counts, one row per week: a virtual dataset (KPI_WEEKLY_SQL)
+    # over marts.kpi_weekly.
+    "kpi_weekly": ("week", kpi_metrics(lambda name: f"sum({name})")),
     "activity_daily": ("day", {
         "dau": ("sum(dau)", ",d"),
         "active_users": ("uniqExactMerge(users_state)", ",d"),
