@@ -51,15 +51,11 @@
     (select * from {{ new_session_periods('toDate(start_ts)') }} union distinct select * from {{ changed_order_days() }})
 {%- endmacro %}
 
-{# Users whose first session differs from the one fct_sessions holds (or who have none there yet),
-   among users with visits from loads after `watermark`. #}
+{# Users whose first session is a visit from a load after `watermark`: new users, and users a late
+   visit moved earlier (visits are append-only, so a first session changes only that way;
+   int_first_touch keeps the first visit's load id, see int_first_touch.sql). #}
 {% macro users_with_new_first_session(watermark) -%}
-    (select uid from {{ ref('int_first_touch') }}
-     where uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})
-       and (uid, first_session.1, first_session.2, first_session.3, first_session.4) not in (
-           select uid, start_ts, source_id, device, end_ts from {{ this }}
-           where is_first_session = 1
-             and uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})))
+    (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})
 {%- endmacro %}
 
 {# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a

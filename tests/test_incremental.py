@@ -16,7 +16,7 @@ MARTS = [
     "fct_sessions", "fct_orders", "dim_customers", "activity_daily", "activity_weekly", "activity_monthly",
     "kpi_daily", "sales_daily", "retention_monthly", "ltv_monthly", "marketing_monthly", "romi_cohorts",
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
-    "kpi_weekly", "rfm_summary", "customer_base_summary",
+    "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily",
 ]
 INTERMEDIATE = ["int_first_touch", "int_buyers"]  # incremental too; the marts read them
 
@@ -47,7 +47,7 @@ def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) 
 def write_late_corrections(source: Path, first: Path, second: Path, third: Path) -> tuple[str, pd.DataFrame]:
     """What real feeds do, on top of the appended days: the second drop gets an order without item
     lines and an order of a buyer seen nowhere else; a third drop brings that order's item line
-    late, visits that precede some buyers' first sessions (changing their first touch), a corrected
+    late, events for old days, visits that precede some buyers' first sessions (changing their first touch), a corrected
     order moved to another day, orders reloaded under another uid (their buyers lose them: the
     only order of a buyer with visits, of the buyer seen nowhere else, one of a buyer with several)
     and a changed and a new customers record. Returns the moved order's id and the reloaded orders
@@ -62,6 +62,10 @@ def write_late_corrections(source: Path, first: Path, second: Path, third: Path)
     late["End Ts"] = (start + pd.Timedelta(seconds=90)).dt.strftime("%Y-%m-%d %H:%M:%S")
     late["Source Id"] = "9"  # a different first-touch source
     late.to_csv(third / "visits_log.csv", index=False)
+    events = pd.read_csv(source / "events.csv", dtype=str, keep_default_na=False)
+    late_events = events[events.ts < CUTOFF].head(3).copy()  # events that arrive late, for old days
+    late_events["ts"] = (pd.to_datetime(late_events.ts) + pd.Timedelta(seconds=1)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    late_events.to_csv(third / "events.csv", index=False)
     early = orders[orders["Buy Ts"] < CUTOFF]
     moved = early.iloc[[0]].copy()  # the same order_id, corrected to two days later
     moved["Buy Ts"] = (pd.to_datetime(moved["Buy Ts"]) + pd.Timedelta(days=2)).dt.strftime("%Y-%m-%d %H:%M:%S")
