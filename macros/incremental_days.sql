@@ -36,14 +36,22 @@
 
 {# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
    refresh, the days replaced orders left, and (items=true, for marts with units) days of orders
-   with new item lines. #}
-{% macro changed_order_days(items=true) -%}
+   with new item lines. `watermark`: a literal (models whose pre-hook deletes rows, see
+   incremental_watermark) or, by default, the mart's max(load_id) read when the query runs. #}
+{% macro changed_order_days(items=true, watermark=none) -%}
+    {%- set watermark = mart_watermark() if watermark is none else watermark -%}
     (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))])) as day
      from {{ ref('fct_orders') }}
-     where refreshed_in > {{ mart_watermark() }}
+     where refreshed_in > {{ watermark }}
      {%- if items %}
-        or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ mart_watermark() }})
+        or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ watermark }})
      {%- endif -%})
+{%- endmacro %}
+
+{# The earliest month of a day changed_order_days (no item lines) reports against this model's
+   watermark read at compile time (a pre-hook may delete rows before the body runs); NULL if none. #}
+{% macro first_month_with_changed_orders() -%}
+    (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(items=false, watermark=incremental_watermark('load_id')) }})
 {%- endmacro %}
 
 {# Days to recompute in marts that combine sessions and orders per day. #}
@@ -56,6 +64,16 @@
    int_first_touch keeps the first visit's load id, see int_first_touch.sql). #}
 {% macro users_with_new_first_session(watermark) -%}
     (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})
+{%- endmacro %}
+
+{# Cohort cells (cohort x months since) that sessions from loads after `watermark` (default: this
+   model's, read at compile time) can change: cohorts from the earliest cohort month of those
+   sessions on (new users; users a late visit moved earlier, whose former cohort is later), and
+   every cohort's cell for a month they fall on. False when no new session arrived. #}
+{% macro cohort_cells_with_new_sessions(cohort_month, activity_month, watermark=none) -%}
+    {%- set watermark = incremental_watermark('load_id') if watermark is none else watermark -%}
+    ({{ cohort_month }} >= (select minOrNull(visit_cohort_month) from {{ ref('fct_sessions') }} where load_id > {{ watermark }})
+     or {{ activity_month }} in (select toStartOfMonth(start_ts) from {{ ref('fct_sessions') }} where load_id > {{ watermark }}))
 {%- endmacro %}
 
 {# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a

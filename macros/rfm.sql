@@ -11,7 +11,7 @@ select
                     ms.frequency <= t.f[3], 3, ms.frequency <= t.f[4], 4, 5)) as f_score,
     toUInt8(multiIf(ms.monetary <= t.m[1], 1, ms.monetary <= t.m[2], 2,
                     ms.monetary <= t.m[3], 3, ms.monetary <= t.m[4], 4, 5)) as m_score,
-    concat(toString(r_score), toString(f_score), toString(m_score)) as rfm_code
+    toLowCardinality(concat(toString(r_score), toString(f_score), toString(m_score))) as rfm_code
 from {{ measures }} as ms
 inner join (
     select

@@ -1,4 +1,4 @@
-{{ config(engine='MergeTree()', order_by='uid') }}
+{{ config(engine='MergeTree()', order_by='uid', query_settings={'join_algorithm': 'parallel_hash'}) }}
 -- RFM per customer with orders before the as-of date, with segment, macro-segment and the
 -- recommended action from seeds/rfm_segments.csv, plus contacts for CRM exports (PII: CRM and
 -- Admin only; other roles use marts.rfm_scores).

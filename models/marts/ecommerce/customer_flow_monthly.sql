@@ -1,10 +1,24 @@
-{{ config(engine='MergeTree()', order_by='month') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    engine='MergeTree()',
+    order_by='month',
+    pre_hook="{{ delete_where_any('month >= ' ~ first_month_with_changed_orders()) }}"
+) }}
 -- Buyers per month: new (first order that month), returning (ordered that month and the month
 -- before), reactivated (ordered that month, not the month before, but earlier), churned (ordered
 -- the month before, not this month).
+-- Incremental: a changed order in month M changes months M on (M: its arrivals, M + 1: returning
+-- and churn, later months: whether a buyer's first month), so a refresh deletes and recomputes the
+-- months from the earliest month of a changed order day on, from the full histories of the buyers
+-- who ordered from the month before it on. load_id = newest refreshed_in among a month's orders.
+{% set first_month = first_month_with_changed_orders() %}
 with buyer_months as (
-    select uid, toStartOfMonth(buy_ts) as month
+    select uid, toStartOfMonth(buy_ts) as month, max(refreshed_in) as load_id
     from {{ ref('fct_orders') }}
+    {% if is_incremental() %}
+    where uid in (select uid from {{ ref('fct_orders') }} where buy_ts >= addMonths({{ first_month }}, -1))
+    {% endif %}
     group by uid, month
 ),
 histories as (
@@ -16,6 +30,7 @@ flags as (
     select
         m.month as month,
         m.uid as uid,
+        m.load_id as load_id,
         h.first_month = m.month as is_new,
         has(h.months, addMonths(m.month, -1)) as active_before,
         has(h.months, addMonths(m.month, 1)) as active_after
@@ -30,7 +45,8 @@ arrivals as (
         month,
         toUInt64(countIf(is_new)) as new_buyers,
         toUInt64(countIf(active_before)) as returning_buyers,
-        toUInt64(countIf(not is_new and not active_before)) as reactivated_buyers
+        toUInt64(countIf(not is_new and not active_before)) as reactivated_buyers,
+        max(load_id) as load_id
     from flags
     group by month
 ),
@@ -45,6 +61,10 @@ select
     a.new_buyers as new_buyers,
     a.returning_buyers as returning_buyers,
     a.reactivated_buyers as reactivated_buyers,
-    d.churned_buyers as churned_buyers
+    d.churned_buyers as churned_buyers,
+    a.load_id as load_id
 from arrivals as a
 left join departures as d on d.churn_month = a.month
+{% if is_incremental() %}
+where a.month >= {{ first_month }}
+{% endif %}
