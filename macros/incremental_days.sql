@@ -67,12 +67,13 @@
 {%- endmacro %}
 
 {# Cohort cells (cohort x months since) that sessions from loads after `watermark` (default: this
-   model's, read at compile time) can change: cohorts from the earliest cohort month of those
-   sessions on (new users; users a late visit moved earlier, whose former cohort is later), and
-   every cohort's cell for a month they fall on. False when no new session arrived. #}
+   model's, read at compile time) can change: cohorts from the earliest cohort month of a first
+   session among them on (new users; users a late visit moved earlier, whose former cohort is
+   later), and every cohort's cell for a month they fall on. False when no new session arrived. #}
 {% macro cohort_cells_with_new_sessions(cohort_month, activity_month, watermark=none) -%}
     {%- set watermark = incremental_watermark('load_id') if watermark is none else watermark -%}
-    ({{ cohort_month }} >= (select minOrNull(visit_cohort_month) from {{ ref('fct_sessions') }} where load_id > {{ watermark }})
+    ({{ cohort_month }} >= (select minOrNull(visit_cohort_month) from {{ ref('fct_sessions') }}
+                         where load_id > {{ watermark }} and is_first_session = 1)
      or {{ activity_month }} in (select toStartOfMonth(start_ts) from {{ ref('fct_sessions') }} where load_id > {{ watermark }}))
 {%- endmacro %}
 

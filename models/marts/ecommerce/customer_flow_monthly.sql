@@ -22,49 +22,39 @@ with buyer_months as (
     group by uid, month
 ),
 histories as (
-    select uid, groupArray(month) as months, min(month) as first_month
+    select uid, groupArray((month, load_id)) as months, min(month) as first_month
     from buyer_months
     group by uid
 ),
 flags as (
     select
-        m.month as month,
-        m.uid as uid,
-        m.load_id as load_id,
-        h.first_month = m.month as is_new,
-        has(h.months, addMonths(m.month, -1)) as active_before,
-        has(h.months, addMonths(m.month, 1)) as active_after
-    from buyer_months as m
-    inner join histories as h on h.uid = m.uid
+        m.1 as order_month,
+        uid,
+        m.2 as load_id,
+        first_month = order_month as is_new,
+        has(months.1, addMonths(order_month, -1)) as active_before,
+        has(months.1, addMonths(order_month, 1)) as active_after
+    from histories
+    array join months as m
 ),
 bounds as (
-    select max(month) as last_month from buyer_months
-),
-arrivals as (
-    select
-        month,
-        toUInt64(countIf(is_new)) as new_buyers,
-        toUInt64(countIf(active_before)) as returning_buyers,
-        toUInt64(countIf(not is_new and not active_before)) as reactivated_buyers,
-        max(load_id) as load_id
-    from flags
-    group by month
-),
-departures as (
-    select addMonths(month, 1) as churn_month, toUInt64(count()) as churned_buyers
-    from flags
-    where not active_after and month < (select last_month from bounds)
-    group by churn_month
+    select toStartOfMonth(max(buy_ts)) as last_month from {{ ref('fct_orders') }}
 )
+-- One pass: a buyer-month counts as an arrival in its month (kind 0) and, without an order the
+-- next month, as churned in the next (kind 1; not past the last month). Months without arrivals
+-- get no row.
 select
-    a.month as month,
-    a.new_buyers as new_buyers,
-    a.returning_buyers as returning_buyers,
-    a.reactivated_buyers as reactivated_buyers,
-    d.churned_buyers as churned_buyers,
-    a.load_id as load_id
-from arrivals as a
-left join departures as d on d.churn_month = a.month
+    if(kind = 0, order_month, addMonths(order_month, 1)) as month,
+    toUInt64(countIf(kind = 0 and is_new)) as new_buyers,
+    toUInt64(countIf(kind = 0 and active_before)) as returning_buyers,
+    toUInt64(countIf(kind = 0 and not is_new and not active_before)) as reactivated_buyers,
+    toUInt64(countIf(kind = 1)) as churned_buyers,
+    maxIf(load_id, kind = 0) as load_id
+from flags
+array join [0, 1] as kind
+where kind = 0 or (not active_after and order_month < (select last_month from bounds))
+group by month
+having countIf(kind = 0) > 0
 {% if is_incremental() %}
-where a.month >= {{ first_month }}
+   and month >= {{ first_month }}
 {% endif %}
