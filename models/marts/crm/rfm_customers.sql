@@ -1,4 +1,6 @@
-{{ config(engine='MergeTree()', order_by='uid', query_settings={'join_algorithm': 'parallel_hash'}) }}
+{{ config(engine='MergeTree()', order_by='uid', settings={'min_bytes_for_wide_part': 0},
+          query_settings={'join_algorithm': 'parallel_hash'}) }}
+-- Rewritten whole on every refresh (the as-of date moves): wide parts write it ~25% faster.
 -- RFM per customer with orders before the as-of date, with segment, macro-segment and the
 -- recommended action from seeds/rfm_segments.csv, plus contacts for CRM exports (PII: CRM and
 -- Admin only; other roles use marts.rfm_scores).
