@@ -29,9 +29,14 @@
     (select max(load_id) from {{ this }})
 {%- endmacro %}
 
+{# Periods of `relation`'s rows from loads after the mart's watermark: the periods to recompute. #}
+{% macro new_load_periods(relation, period_expr) -%}
+    (select distinct {{ period_expr }} from {{ relation }} where load_id > {{ mart_watermark() }})
+{%- endmacro %}
+
 {# Periods whose sessions-based figures change: periods of sessions from new loads. #}
 {% macro new_session_periods(period_expr) -%}
-    (select distinct {{ period_expr }} from {{ ref('fct_sessions') }} where load_id > {{ mart_watermark() }})
+    {{- new_load_periods(ref('fct_sessions'), period_expr) -}}
 {%- endmacro %}
 
 {# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
@@ -49,7 +54,8 @@
 {%- endmacro %}
 
 {# The earliest month of a day changed_order_days (no item lines) reports against this model's
-   watermark read at compile time (a pre-hook may delete rows before the body runs); NULL if none. #}
+   watermark, read at compile time so that a pre-hook deleting rows before the body runs does not
+   move it; NULL if no order changed. #}
 {% macro first_month_with_changed_orders() -%}
     (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(items=false, watermark=incremental_watermark('load_id')) }})
 {%- endmacro %}

@@ -14,8 +14,7 @@ with months as (
     )
     {% if is_incremental() %}
     -- NULL (no month) when no order changed
-    where snapshot_month >= (select toStartOfMonth(min(day)) from {{ changed_order_days(items=false) }}
-                             having count() > 0)
+    where snapshot_month >= {{ first_month_with_changed_orders() }}
     {% endif %}
 ),
 measures as (

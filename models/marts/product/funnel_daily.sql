@@ -14,6 +14,6 @@ select
     max(load_id) as load_id
 from {{ ref('stg_events') }}
 {% if is_incremental() %}
-where toDate(ts) in (select distinct toDate(ts) from {{ ref('stg_events') }} where load_id > {{ mart_watermark() }})
+where toDate(ts) in {{ new_load_periods(ref('stg_events'), 'toDate(ts)') }}
 {% endif %}
 group by day, event
