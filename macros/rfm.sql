@@ -24,6 +24,31 @@ inner join (
 ) as t on t.{{ partition }} = ms.{{ partition }}
 {%- endmacro %}
 
+{# Per customer with orders before the as-of date: as_of_date, uid, recency_days, frequency, monetary.
+   With the default as-of date (the day after the last order) every order counts, so int_buyers'
+   per-buyer totals answer without aggregating fct_orders again. #}
+{% macro rfm_measures() -%}
+{%- if var('rfm_as_of_date') %}
+    select
+        {{ rfm_as_of_date() }} as as_of_date,
+        uid,
+        toUInt32(dateDiff('day', toDate(max(buy_ts)), as_of_date)) as recency_days,
+        toUInt64(count()) as frequency,
+        sum(revenue) as monetary
+    from {{ ref('fct_orders') }}
+    where toDate(buy_ts) < as_of_date
+    group by uid
+{%- else %}
+    select
+        {{ rfm_as_of_date() }} as as_of_date,
+        uid,
+        toUInt32(dateDiff('day', toDate(last_order_ts), as_of_date)) as recency_days,
+        orders as frequency,
+        revenue as monetary
+    from {{ ref('int_buyers') }}
+{%- endif %}
+{%- endmacro %}
+
 {# The RFM as-of date: dbt var rfm_as_of_date, default the day after the last order date. #}
 {% macro rfm_as_of_date() -%}
 {%- if var('rfm_as_of_date') -%}
@@ -31,4 +56,14 @@ inner join (
 {%- else -%}
     (select toDate(max(buy_ts)) + 1 from {{ ref('fct_orders') }})
 {%- endif -%}
+{%- endmacro %}
+
+{# A customer's activity at the RFM as-of date, as two columns of `alias` (a row with orders and
+   last_order_ts): days_since_last_order and activity_status. #}
+{% macro customer_activity(alias) -%}
+    if({{ alias }}.orders > 0,
+       toInt32(dateDiff('day', toDate({{ alias }}.last_order_ts), {{ rfm_as_of_date() }})), null)
+        as days_since_last_order,
+    toLowCardinality(multiIf({{ alias }}.orders = 0, 'never_ordered', days_since_last_order <= 30, 'active_30d',
+                             days_since_last_order <= 90, 'active_90d', 'dormant')) as activity_status
 {%- endmacro %}

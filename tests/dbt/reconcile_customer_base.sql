@@ -1,5 +1,11 @@
--- The Customer base summary adds up to the customer base it summarises.
-select s.n as summary, c.n as customers
+-- The customer base holds every customer of dim_customers in the customer list or with orders, and
+-- the Customer base summary adds up to it.
+select 'profiles vs dim_customers' as check, p.n as value
+from (select count() as n from {{ ref('int_customer_profiles') }}) as p
+cross join (select count() as n from {{ ref('dim_customers') }} where in_customer_base or orders > 0) as d
+where p.n != d.n
+union all
+select 'summary vs profiles', s.n
 from (select sum(contacts) as n from {{ ref('customer_base_summary') }}) as s
-cross join (select count() as n from {{ ref('customer_profiles') }}) as c
-where s.n != c.n
+cross join (select count() as n from {{ ref('int_customer_profiles') }}) as p
+where s.n != p.n

@@ -10,5 +10,8 @@ select
     toUInt64(sum(sms_opt_in * has_phone)) as reachable_sms,
     toUInt64(sum(push_opt_in)) as reachable_push,
     sum(profile_completeness) as profile_completeness_sum
-from {{ ref('customer_profiles') }}
+from (
+    select p.*, {{ customer_activity('p') }}
+    from {{ ref('int_customer_profiles') }} as p
+)
 group by registration_month, city, activity_status

@@ -6,8 +6,10 @@
 -- the months from the earliest month of a changed order day on (macros/incremental_days.sql;
 -- item lines do not matter here); load_id = the newest refreshed_in among a snapshot's orders.
 with months as (
-    select arrayJoin(arrayMap(i -> addMonths(first_month, i),
-                              range(toUInt32(dateDiff('month', first_month, last_month) + 1)))) as snapshot_month
+    select
+        arrayJoin(arrayMap(i -> addMonths(first_month, i),
+                           range(toUInt32(dateDiff('month', first_month, last_month) + 1)))) as snapshot_month,
+        snapshot_month = last_month as is_latest
     from (
         select toStartOfMonth(min(buy_ts)) as first_month, toStartOfMonth(max(buy_ts)) as last_month
         from {{ ref('fct_orders') }}
@@ -26,9 +28,21 @@ measures as (
         sum(o.revenue) as monetary,
         max(o.refreshed_in) as load_id
     from {{ ref('fct_orders') }} as o
-    cross join months as m
+    cross join (select snapshot_month from months where not is_latest) as m
     where toDate(o.buy_ts) < addMonths(m.snapshot_month, 1)
     group by snapshot_month, uid
+    union all
+    -- The latest month's snapshot counts every order: int_buyers' per-buyer totals answer it
+    -- (the month a daily refresh recomputes).
+    select
+        m.snapshot_month as snapshot_month,
+        b.uid as uid,
+        toUInt32(dateDiff('day', toDate(b.last_order_ts), addMonths(m.snapshot_month, 1))) as recency_days,
+        b.orders as frequency,
+        b.revenue as monetary,
+        (select max(refreshed_in) from {{ ref('fct_orders') }}) as load_id
+    from {{ ref('int_buyers') }} as b
+    cross join (select snapshot_month from months where is_latest) as m
 ),
 scored as (
     {{ rfm_scored('measures', 'snapshot_month') }}

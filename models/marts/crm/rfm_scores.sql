@@ -1,6 +1,34 @@
-{{ config(materialized='view') }}
--- rfm_customers without PII (no name, email, phone): for roles without contact access.
+-- depends_on: {{ ref('fct_orders') }}, {{ ref('int_buyers') }}
+{{ config(engine='MergeTree()', order_by='uid', settings={'min_bytes_for_wide_part': 0}) }}
+-- Rewritten whole on every refresh (the as-of date moves): wide parts write it ~25% faster.
+-- RFM per customer with orders before the as-of date, with segment, macro-segment and the
+-- recommended action from seeds/rfm_segments.csv and the consent flags; no PII, for every role.
+-- Contacts (name, e-mail, phone) are joined at read time in marts.rfm_customers (CRM and Admin).
+with measures as (
+    {{ rfm_measures() }}
+),
+scored as (
+    {{ rfm_scored('measures', 'as_of_date') }}
+)
 select
-    uid, customer_id, as_of_date, recency_days, frequency, monetary, r_score, f_score, m_score, rfm_code,
-    segment, macro_segment, recommended_action, email_opt_in, sms_opt_in, push_opt_in
-from {{ ref('rfm_customers') }}
+    s.uid as uid,
+    toString(s.uid) as customer_id,
+    s.as_of_date as as_of_date,
+    s.recency_days as recency_days,
+    s.frequency as frequency,
+    s.monetary as monetary,
+    s.r_score as r_score,
+    s.f_score as f_score,
+    s.m_score as m_score,
+    s.rfm_code as rfm_code,
+    seg.segment as segment,
+    seg.macro_segment as macro_segment,
+    seg.recommended_action as recommended_action,
+    cu.email_opt_in as email_opt_in,
+    cu.sms_opt_in as sms_opt_in,
+    cu.push_opt_in as push_opt_in
+from scored as s
+left join {{ ref('rfm_segments') }} as seg on seg.rfm_code = s.rfm_code
+left join (
+    select uid, email_opt_in, sms_opt_in, push_opt_in from {{ ref('stg_customers') }}
+) as cu on cu.uid = s.uid

@@ -8,5 +8,5 @@ select
     any(recommended_action) as recommended_action,
     toUInt64(count()) as customers,
     sum(monetary) as monetary
-from {{ ref('rfm_customers') }}
+from {{ ref('rfm_scores') }}
 group by as_of_date, segment, macro_segment
