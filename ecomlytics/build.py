@@ -15,6 +15,11 @@ from ecomlytics.settings import state_dir
 from ecomlytics.warehouse import config
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# Commands that run nodes from a parsed manifest; the manifest of the first is reused by later ones
+# in the same process (the serving process's scheduled refreshes) while the project is unchanged.
+MANIFEST_COMMANDS = {"build", "run", "test", "seed"}
+PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
+_manifests: dict[tuple, object] = {}
 
 
 def project_dir() -> Path:
@@ -47,6 +52,34 @@ def dbt_environment(dsn: str | None = None) -> dict[str, str]:
     return env
 
 
+def project_fingerprint(project: Path) -> tuple:
+    """Path, size and mtime of every file dbt parses: changes whenever the parsed manifest would."""
+    files = []
+    for name in PROJECT_SOURCES:
+        root = project / name
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root] if root.exists() else []:
+            if path.is_file():
+                stat = path.stat()
+                files.append((str(path.relative_to(project)), stat.st_size, stat.st_mtime_ns))
+    return tuple(files)
+
+
+def cached_manifest(project: str, base_args: list[str]):
+    """The parsed manifest for this project, environment and vars: dbt's documented way to skip
+    parsing (and writing manifest.json) on repeated in-process invocations; None if parsing fails."""
+    from dbt.cli.main import dbtRunner
+
+    key = (project, project_fingerprint(Path(project)), tuple(base_args),
+           tuple(sorted(dbt_environment().items())))
+    if key not in _manifests:
+        result = dbtRunner().invoke(["parse", *base_args, "--quiet"])
+        if not result.success:
+            return None
+        _manifests.clear()  # one project state at a time
+        _manifests[key] = result.result
+    return _manifests[key]
+
+
 def run_dbt(
     command: str = "build",
     *,
@@ -63,13 +96,15 @@ def run_dbt(
     install_import_hook()
     os.environ.update(dbt_environment())
     project = str(project_dir())
-    args = [*command.split(), "--project-dir", project, "--profiles-dir", project]
+    base_args = ["--project-dir", project, "--profiles-dir", project]
+    if vars:
+        base_args += ["--vars", json.dumps(vars)]
+    args = [*command.split(), *base_args]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
-    if vars:
-        args += ["--vars", json.dumps(vars)]
     args += extra_args or []
-    result = dbtRunner().invoke(args)
+    manifest = cached_manifest(project, base_args) if command in MANIFEST_COMMANDS else None
+    result = dbtRunner(manifest=manifest).invoke(args)
     return bool(result.success)

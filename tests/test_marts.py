@@ -204,3 +204,19 @@ def test_rfm_export_has_exactly_the_segments_customers(built, tmp_path: Path) ->
     assert got == {str(uid) for uid, m in zip(rfm.index, macro, strict=True) if m == "New" and str(uid) in opted}
     with pytest.raises(ExportError, match="valid"):
         export_rfm_contacts(client, tmp_path / "x.csv", segments=["Nope"], macro_segments=[])
+
+
+def test_dbt_key_and_value_tests_catch_bad_rows(built) -> None:
+    """The generic tests fail on the rows they exist for: a duplicated key (primary_key) and a
+    segment left at the column's default '' (not_empty); a rebuild clears both."""
+    import json
+
+    client, _ = built
+    client.command("INSERT INTO marts.rfm_scores SELECT * FROM marts.rfm_scores ORDER BY uid LIMIT 1")
+    client.command("INSERT INTO marts.rfm_scores SELECT * REPLACE (uid + 1 AS uid, '' AS segment)"
+                   " FROM marts.rfm_scores ORDER BY uid DESC LIMIT 1")
+    assert not run_dbt("test", select="rfm_scores")
+    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
+    assert {"primary_key_rfm_scores_uid", "not_empty_rfm_scores_segment"} <= failed
+    assert run_dbt("build", select="rfm_scores")
