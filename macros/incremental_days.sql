@@ -91,11 +91,28 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# fct_sessions pre-hook: users whose first session changed lose their rows, rewritten whole by the model. #}
+{# fct_sessions pre-hook: users whose first session changed lose their rows, rewritten whole by the
+   model; only after a late visit (see late_visits_since). #}
 {% macro delete_sessions_of_users_with_new_first_session() -%}
     {%- if is_incremental() -%}
         {%- set watermark = incremental_watermark('load_id') -%}
-        {{- delete_where_any('load_id <= ' ~ watermark ~ ' and uid in ' ~ users_with_new_first_session(watermark)) -}}
+        {%- if late_visits_since(watermark) -%}
+            {{- delete_where_any('load_id <= ' ~ watermark ~ ' and uid in ' ~ users_with_new_first_session(watermark)) -}}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# Whether a visit from a load after `watermark` starts no later than the newest visit loaded up to
+   it. Visits are append-only, so only such a late visit can move an existing user's first session;
+   a daily drop of new days has none, and the per-user checks and rewrites are skipped. False when
+   no visit arrived (minOrNull). #}
+{% macro late_visits_since(watermark) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set check = 'select (select minOrNull(start_ts) from ' ~ ref('stg_visits') ~ ' where load_id > ' ~ watermark
+                        ~ ') <= (select max(start_ts) from ' ~ ref('stg_visits') ~ ' where load_id <= ' ~ watermark ~ ')' -%}
+        {{- return(run_query(check).columns[0].values()[0] == 1) -}}
+    {%- else -%}
+        {{- return(false) -}}
     {%- endif -%}
 {%- endmacro %}
 

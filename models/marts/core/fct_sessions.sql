@@ -37,6 +37,10 @@ inner join (
     {% endif %}
 ) as ft on ft.uid = s.uid
 {% if is_incremental() %}
-where s.uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }})
-  and (s.load_id > {{ watermark }} or s.uid in {{ users_with_new_first_session(watermark) }})
+-- New visits (their load's partitions only); older visits only of users a late visit gave a new
+-- first session, and only when a late visit arrived (a daily drop of new days has none).
+where s.load_id > {{ watermark }}
+  {%- if late_visits_since(watermark) %}
+   or s.uid in {{ users_with_new_first_session(watermark) }}
+  {%- endif %}
 {% endif %}
