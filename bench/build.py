@@ -4,7 +4,8 @@
 
 About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size: generate, load all
 but the last day, time a full build (models and dbt tests), then append the last day and time the
-incremental build once the engine's background merges have settled (as a day later). Targets:
+incremental build once the engine's background merges have settled (as a day later), in the same
+process, so with dbt's parsed manifest reused, as in the serving process's scheduled refresh. Targets:
 large/small full build <= 12x for 10x data; incremental/full <= 0.15.
 """
 
