@@ -3,19 +3,7 @@
 -- A view: contacts stay stored once (the customers list), an export always carries the current
 -- contact details, and the daily refresh does not rewrite them for every customer.
 select
-    s.uid as uid,
-    s.customer_id as customer_id,
-    s.as_of_date as as_of_date,
-    s.recency_days as recency_days,
-    s.frequency as frequency,
-    s.monetary as monetary,
-    s.r_score as r_score,
-    s.f_score as f_score,
-    s.m_score as m_score,
-    s.rfm_code as rfm_code,
-    s.segment as segment,
-    s.macro_segment as macro_segment,
-    s.recommended_action as recommended_action,
+    s.* except (email_opt_in, sms_opt_in, push_opt_in),
     cu.name as name,
     cu.email as email,
     cu.phone as phone,
