@@ -60,6 +60,23 @@
     (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(items=false, watermark=incremental_watermark('load_id')) }})
 {%- endmacro %}
 
+{# The dates a `days` subquery (changed_days(), changed_order_days()) returns, read once when the
+   model is compiled, as a literal set: a model filtering several CTEs by them runs the subquery
+   once, and the engine prunes by the literal days. Same result: the model's own table is the only
+   input that changes between compiling and running it, and `days` reads it before any write. #}
+{% macro days_set(days) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set values = run_query('select toString(d) from (select * from ' ~ days ~ ') as t(d) order by d').columns[0].values() -%}
+        {%- if values | length > 0 -%}
+            ({%- for value in values %}toDate('{{ value }}'){{ ", " if not loop.last }}{% endfor -%})
+        {%- else -%}
+            (select toDate(0) where 0)
+        {%- endif -%}
+    {%- else -%}
+        {{- days -}}
+    {%- endif -%}
+{%- endmacro %}
+
 {# Days to recompute in marts that combine sessions and orders per day. #}
 {% macro changed_days() -%}
     (select * from {{ new_session_periods('toDate(start_ts)') }} union distinct select * from {{ changed_order_days() }})

@@ -1,5 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
           engine='MergeTree()', order_by='(day, source_id, device, os)') }}
+{% set days = days_set(changed_days()) %}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
 -- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry
 -- uniqExact states so any roll-up (several days, channels, OSes) stays exact:
@@ -13,14 +14,14 @@ with sessions as (
         uniqExactState(uid) as users_state,
         max(load_id) as load_id
     from {{ ref('fct_sessions') }}
-    {% if is_incremental() %}where toDate(start_ts) in {{ changed_days() }}{% endif %}
+    {% if is_incremental() %}where toDate(start_ts) in {{ days }}{% endif %}
     group by day, source_id, device, os
 ),
 items as (
     select order_id, toUInt64(sum(quantity)) as units, max(load_id) as load_id
     from {{ ref('stg_order_items') }}
     {% if is_incremental() %}
-    where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ changed_days() }})
+    where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ days }})
     {% endif %}
     group by order_id
 ),
@@ -39,7 +40,7 @@ orders as (
         max(greatest(o.refreshed_in, i.load_id)) as load_id
     from {{ ref('fct_orders') }} as o
     left join items as i on i.order_id = o.order_id
-    {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_days() }}{% endif %}
+    {% if is_incremental() %}where toDate(o.buy_ts) in {{ days }}{% endif %}
     group by day, source_id, device, os
 )
 select

@@ -6,6 +6,7 @@
               {'name': 'by_sku', 'query': 'select day, sku, category, sum(revenue), sum(units) group by day, sku, category'},
           ],
           settings={'lightweight_mutation_projection_mode': 'rebuild'}) }}
+{% set days = days_set(changed_order_days()) %}
 -- Two aggregate projections answer the Sales dashboard's charts (shares and trends by channel / OS /
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
 -- any channel / OS / category filter; ClickHouse picks them itself and the result stays exact.
@@ -33,11 +34,11 @@ with lines as (
     left join (
         select * from {{ ref('stg_order_items') }}
         {% if is_incremental() %}
-        where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ changed_order_days() }})
+        where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ days }})
         {% endif %}
     ) as i on i.order_id = o.order_id
     -- Incremental by day: only the days new loads touch are recomputed (macros/incremental_days.sql).
-    {% if is_incremental() %}where toDate(o.buy_ts) in {{ changed_order_days() }}{% endif %}
+    {% if is_incremental() %}where toDate(o.buy_ts) in {{ days }}{% endif %}
 )
 select
     toDate(buy_ts) as day,
