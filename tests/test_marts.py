@@ -165,12 +165,38 @@ def test_rfm_scores_and_segments_match_pandas(built) -> None:
 
 def test_monthly_rfm_snapshot_uses_only_orders_before_next_month(built) -> None:
     client, ref = built
-    snapshot = pd.Timestamp("2017-09-01")
-    expected = ref.rfm(as_of=snapshot + pd.DateOffset(months=1))
-    expected["segment"] = SEGMENTS.segment.reindex(expected.rfm_code).to_numpy()
-    mart = frame(client, "SELECT segment, sum(customers) AS customers FROM marts.rfm_monthly "
-                         "WHERE snapshot_month = '2017-09-01' GROUP BY segment").set_index("segment").customers
-    assert mart.sort_index().to_dict() == expected.segment.value_counts().sort_index().to_dict()
+    latest = client.query("SELECT max(snapshot_month) FROM marts.rfm_monthly").result_rows[0][0]
+    assert latest == date(2018, 1, 1)  # the month of the last order (240 days from 2017-06-01)
+    for month in ("2017-09-01", str(latest)):  # a past month, and the latest (built another way)
+        snapshot = pd.Timestamp(month)
+        expected = ref.rfm(as_of=snapshot + pd.DateOffset(months=1))
+        expected["segment"] = SEGMENTS.segment.reindex(expected.rfm_code).to_numpy()
+        mart = frame(client, "SELECT segment, sum(customers) AS customers FROM marts.rfm_monthly "
+                             f"WHERE snapshot_month = '{month}' GROUP BY segment").set_index("segment").customers
+        assert mart.sort_index().to_dict() == expected.segment.value_counts().sort_index().to_dict(), month
+
+
+def test_rfm_as_of_date_var(built) -> None:
+    """With dbt var rfm_as_of_date set, RFM counts only orders before it (measures from fct_orders,
+    not int_buyers) and the monthly snapshots are all scored from orders."""
+    client, ref = built
+    as_of = "2017-10-01"
+    try:
+        assert run_dbt("build", select="rfm_scores+ rfm_monthly+", full_refresh=True, vars={"rfm_as_of_date": as_of})
+        mart = frame(client, "SELECT uid, recency_days, rfm_code FROM marts.rfm_scores").set_index("uid")
+        expected = ref.rfm(as_of=pd.Timestamp(as_of))
+        assert len(mart) == len(expected)
+        joined = expected.join(mart, rsuffix="_mart")
+        assert (joined.recency == joined.recency_days).all()
+        assert (joined.rfm_code.astype(str) == joined.rfm_code_mart.astype(str)).all()
+        latest = pd.Timestamp("2018-01-01")
+        monthly = ref.rfm(as_of=latest + pd.DateOffset(months=1))
+        monthly_segments = SEGMENTS.segment.reindex(monthly.rfm_code).value_counts().sort_index().to_dict()
+        got = frame(client, "SELECT segment, sum(customers) AS customers FROM marts.rfm_monthly "
+                            "WHERE snapshot_month = '2018-01-01' GROUP BY segment").set_index("segment").customers
+        assert got.sort_index().to_dict() == monthly_segments
+    finally:
+        assert run_dbt("build", select="rfm_scores+ rfm_monthly+", full_refresh=True)
 
 
 def test_activity_marts_cover_every_day_with_sessions(built) -> None:

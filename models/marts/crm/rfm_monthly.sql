@@ -31,9 +31,9 @@ measures as (
     cross join (select snapshot_month from months where not is_latest) as m
     where toDate(o.buy_ts) < addMonths(m.snapshot_month, 1)
     group by snapshot_month, uid
+    {% if var('rfm_as_of_date') %}
     union all
-    -- The latest month's snapshot counts every order: int_buyers' per-buyer totals answer it
-    -- (the month a daily refresh recomputes).
+    -- The latest month's snapshot counts every order: int_buyers' per-buyer totals answer it.
     select
         m.snapshot_month as snapshot_month,
         b.uid as uid,
@@ -43,6 +43,7 @@ measures as (
         (select max(refreshed_in) from {{ ref('fct_orders') }}) as load_id
     from {{ ref('int_buyers') }} as b
     cross join (select snapshot_month from months where is_latest) as m
+    {% endif %}
 ),
 scored as (
     {{ rfm_scored('measures', 'snapshot_month') }}
@@ -57,3 +58,23 @@ select
 from scored as s
 left join {{ ref('rfm_segments') }} as seg on seg.rfm_code = s.rfm_code
 group by snapshot_month, segment, macro_segment
+{% if not var('rfm_as_of_date') %}
+union all
+-- The latest month's snapshot (the month a daily refresh recomputes) is today's RFM: with the default
+-- as-of date (the day after the last order) both count every order, and every customer's recency
+-- is longer by the same number of days, so the exact quantile thresholds move by it too and every
+-- score, code and segment is the same as in rfm_scores.
+select
+    m.snapshot_month as snapshot_month,
+    r.segment as segment,
+    r.macro_segment as macro_segment,
+    toUInt64(count()) as customers,
+    sum(r.monetary) as revenue,
+    any(m.load_id) as load_id
+from {{ ref('rfm_scores') }} as r
+cross join (
+    select snapshot_month, (select max(refreshed_in) from {{ ref('fct_orders') }}) as load_id
+    from months where is_latest
+) as m
+group by snapshot_month, segment, macro_segment
+{% endif %}
