@@ -24,28 +24,37 @@ inner join (
 ) as t on t.{{ partition }} = ms.{{ partition }}
 {%- endmacro %}
 
-{# Per customer with orders before the as-of date: as_of_date, uid, recency_days, frequency, monetary.
-   With the default as-of date (the day after the last order) every order counts, so int_buyers'
-   per-buyer totals answer without aggregating fct_orders again. #}
+{# Per customer with orders before the as-of date: as_of_date, uid, recency_days, frequency, monetary
+   and the consent flags. With the default as-of date (the day after the last order) every order
+   counts, so int_customer_profiles (one row per buyer with int_buyers' totals and the flags) answers
+   without aggregating fct_orders again or joining the customers list. #}
 {% macro rfm_measures() -%}
 {%- if var('rfm_as_of_date') %}
     select
         {{ rfm_as_of_date() }} as as_of_date,
-        uid,
-        toUInt32(dateDiff('day', toDate(max(buy_ts)), as_of_date)) as recency_days,
+        o.uid as uid,
+        toUInt32(dateDiff('day', toDate(max(o.buy_ts)), as_of_date)) as recency_days,
         toUInt64(count()) as frequency,
-        sum(revenue) as monetary
-    from {{ ref('fct_orders') }}
-    where toDate(buy_ts) < as_of_date
-    group by uid
+        sum(o.revenue) as monetary,
+        any(p.email_opt_in) as email_opt_in,
+        any(p.sms_opt_in) as sms_opt_in,
+        any(p.push_opt_in) as push_opt_in
+    from {{ ref('fct_orders') }} as o
+    left join {{ ref('int_customer_profiles') }} as p on p.uid = o.uid
+    where toDate(o.buy_ts) < as_of_date
+    group by o.uid
 {%- else %}
     select
         {{ rfm_as_of_date() }} as as_of_date,
         uid,
         toUInt32(dateDiff('day', toDate(last_order_ts), as_of_date)) as recency_days,
         orders as frequency,
-        revenue as monetary
-    from {{ ref('int_buyers') }}
+        revenue as monetary,
+        email_opt_in,
+        sms_opt_in,
+        push_opt_in
+    from {{ ref('int_customer_profiles') }}
+    where orders > 0
 {%- endif %}
 {%- endmacro %}
 
