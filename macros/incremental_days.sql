@@ -66,7 +66,7 @@
    input that changes between compiling and running it, and `days` reads it before any write. #}
 {% macro days_set(days) -%}
     {%- if execute and is_incremental() -%}
-        {%- set values = run_query('select toString(d) from (select * from ' ~ days ~ ') as t(d) order by d').columns[0].values() -%}
+        {%- set values = run_query('select distinct toString(d) as day from (select * from ' ~ days ~ ') as t(d) order by day').columns[0].values() -%}
         {%- if values | length > 0 -%}
             ({%- for value in values %}toDate('{{ value }}'){{ ", " if not loop.last }}{% endfor -%})
         {%- else -%}
