@@ -66,9 +66,10 @@
    input that changes between compiling and running it, and `days` reads it before any write. #}
 {% macro days_set(days) -%}
     {%- if execute and is_incremental() -%}
-        {%- set values = run_query('select distinct toString(d) as day from (select * from ' ~ days ~ ') as t(d) order by day').columns[0].values() -%}
-        {%- if values | length > 0 -%}
-            ({%- for value in values %}toDate('{{ value }}'){{ ", " if not loop.last }}{% endfor -%})
+        {#- rows, not columns: an empty result has no columns (a refresh with nothing new) -#}
+        {%- set rows = run_query('select distinct toString(d) as day from (select * from ' ~ days ~ ') as t(d) order by day').rows -%}
+        {%- if rows | length > 0 -%}
+            ({%- for row in rows %}toDate('{{ row[0] }}'){{ ", " if not loop.last }}{% endfor -%})
         {%- else -%}
             (select toDate(0) where 0)
         {%- endif -%}
