@@ -6,14 +6,18 @@ About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size:
 but the last --drops days, time a full build (models and dbt tests), then append the remaining days
 one at a time and time each incremental build once the engine's background merges have settled (as
 a day later), in the same process, so with dbt's parsed manifest reused, as in the serving
-process's scheduled refresh; the median of those daily refreshes is compared. Targets:
+process's scheduled refresh; the median of those daily refreshes is compared. Each size runs in a
+process of its own (one warehouse per process, as ecomlytics runs). Targets:
 large/small full build <= 12x for 10x data; incremental/full <= 0.15.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import date
@@ -28,6 +32,7 @@ from ecomlytics.sample_data import FILES, generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
 
+RESULT_PREFIX = "RESULT "
 TIME_COLUMNS = {"visits": "Start Ts", "orders": "Buy Ts", "costs": "dt", "events": "ts"}
 
 
@@ -99,16 +104,35 @@ def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, 
     return visits, full, refreshes
 
 
+def measure_in_own_process(users: int, days: int, drops: int, root: Path) -> tuple[int, float, list[float]]:
+    """`measure` in a fresh Python process: one warehouse per process, as ecomlytics runs (the
+    embedded engine of the first size would otherwise still shape the second's timings)."""
+    command = [sys.executable, __file__, "--measure", str(users), "--days", str(days), "--drops", str(drops),
+               "--root", str(root)]
+    output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
+    for line in output.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            visits, full, refreshes = json.loads(line[len(RESULT_PREFIX):])
+            continue
+        print(line, flush=True)
+    return visits, full, refreshes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small-users", type=int, default=480_000)
     parser.add_argument("--large-users", type=int, default=4_800_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--drops", type=int, default=3, help="daily drops appended one by one after the full build")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # one size, in a child process
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.measure:
+        print(RESULT_PREFIX + json.dumps(measure(args.measure, args.days, args.drops, args.root)), flush=True)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        small = measure(args.small_users, args.days, args.drops, Path(tmp))
-        large = measure(args.large_users, args.days, args.drops, Path(tmp))
+        small = measure_in_own_process(args.small_users, args.days, args.drops, Path(tmp))
+        large = measure_in_own_process(args.large_users, args.days, args.drops, Path(tmp))
     for label, (visits, full, refreshes) in (("small", small), ("large", large)):
         incremental = statistics.median(refreshes)
         each = ", ".join(f"{t:.1f}" for t in refreshes)
