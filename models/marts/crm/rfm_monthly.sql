@@ -28,22 +28,10 @@ measures as (
         sum(o.revenue) as monetary,
         max(o.refreshed_in) as load_id
     from {{ ref('fct_orders') }} as o
-    cross join (select snapshot_month from months where not is_latest) as m
+    -- with the default as-of date the latest month comes from rfm_scores (below)
+    cross join (select snapshot_month from months {% if not var('rfm_as_of_date') %}where not is_latest{% endif %}) as m
     where toDate(o.buy_ts) < addMonths(m.snapshot_month, 1)
     group by snapshot_month, uid
-    {% if var('rfm_as_of_date') %}
-    union all
-    -- The latest month's snapshot counts every order: int_buyers' per-buyer totals answer it.
-    select
-        m.snapshot_month as snapshot_month,
-        b.uid as uid,
-        toUInt32(dateDiff('day', toDate(b.last_order_ts), addMonths(m.snapshot_month, 1))) as recency_days,
-        b.orders as frequency,
-        b.revenue as monetary,
-        (select max(refreshed_in) from {{ ref('fct_orders') }}) as load_id
-    from {{ ref('int_buyers') }} as b
-    cross join (select snapshot_month from months where is_latest) as m
-    {% endif %}
 ),
 scored as (
     {{ rfm_scored('measures', 'snapshot_month') }}
