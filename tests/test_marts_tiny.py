@@ -97,3 +97,18 @@ def test_tiny_rfm_by_hand(tiny) -> None:
         2: (1, 1, 20.5, "514", "Newcomers", "New"),
         4: (22, 1, 4.5, "211", "Occasional", "Churn"),
     }
+
+
+def test_tiny_refresh_with_an_even_number_of_sessions(tiny, tmp_path: Path) -> None:
+    # A day later user 3 comes back for 3 minutes: lengths 0, 60, 60, 120, 180, 300 s, so the median
+    # lies between two different middle values: (60 + 120) / 2 = 90; mean 720 / 6 = 120; mode 60.
+    day = tmp_path / "next_day"
+    day.mkdir()
+    header = VISITS.splitlines()[0]
+    (day / "visits_log.csv").write_text(f"{header}\n3,desktop,2018-02-11 08:00:00,2018-02-11 08:03:00,1\n")
+    assert all(r.status == "loaded" for r in load_files(tiny, [], directory=day, quiet=True))
+    assert run_dbt("build")
+    h = one(tiny, "SELECT * FROM marts.kpi_headline")
+    assert (h["asl_mean_s"], h["asl_median_s"], h["asl_mode_s"]) == pytest.approx((120, 90, 60))
+    # Days with sessions now also Feb 11 {3}: DAU = 6 / 5.
+    assert h["dau"] == pytest.approx(1.2)

@@ -5,6 +5,7 @@
     engine='MergeTree()',
     order_by='(buy_ts, uid)',
     partition_by='toYYYYMM(buy_ts)',
+    query_settings={'enable_materialized_cte': 1},
     post_hook="{{ delete_superseded_orders() }}"
 ) }}
 -- One row per order, attributed to the buyer's first-touch channel, device and OS.
@@ -12,7 +13,8 @@
 -- whose attribution (first order, first touch) changed; the post-hook deletes the versions they
 -- supersede (same order_id). The result equals a full rebuild; a daily refresh touches a day's buyers.
 {% set watermark = incremental_watermark('refreshed_in') %}
-with buyers as (
+-- `buyers` is read three times on a refresh: MATERIALIZED computes it once (~0.2 s at 10M visits).
+with buyers as materialized (
     select
         b.*,
         -- Everything a row takes from its buyer: a change here rewrites all the buyer's orders.

@@ -1,7 +1,7 @@
 {{ config(engine='MergeTree()', order_by='tuple()') }}
 -- The headline figures of the contract, one row. Medians are exact and interpolated
 -- (quantileExactInclusive); the mode of session length is the most frequent whole second,
--- the smallest on ties.
+-- the smallest on ties. Buyers (for CAC) = int_buyers' rows, one per uid with orders.
 with
     (select avg(dau) from {{ ref('activity_daily') }}) as dau_mean,
     (select avg(wau) from {{ ref('activity_weekly') }}) as wau_mean,
@@ -18,21 +18,32 @@ with
         where dateDiff('month', cohort_month, last_order_month) >= 5
         group by cohort_month
     ),
+    -- Session lengths are whole seconds: one pass groups them into a histogram, from which the
+    -- mean, the exact median (as quantileExactInclusive: the mean of the values at 0-based ranks
+    -- (n - 1) / 2 rounded down and up) and the mode follow without sorting every session.
+    length_histogram as (
+        select duration_s, count() as sessions from {{ ref('fct_sessions') }} group by duration_s
+    ),
+    length_ranks as (
+        select
+            duration_s,
+            sessions,
+            sum(sessions) over (order by duration_s rows between unbounded preceding and current row) as cumulative,
+            sum(sessions) over () as total
+        from length_histogram
+    ),
     session_lengths as (
         select
-            avg(duration_s) as asl_mean_s,
-            quantileExactInclusive(0.5)(duration_s) as asl_median_s
-        from {{ ref('fct_sessions') }}
-    ),
-    session_mode as (
-        select duration_s as asl_mode_s
-        from {{ ref('fct_sessions') }}
-        group by duration_s
-        order by count() desc, duration_s asc
-        limit 1
+            sum(duration_s * sessions) / any(total) as asl_mean_s,
+            minIf(duration_s, cumulative > intDiv(total - 1, 2)) as median_low,
+            minIf(duration_s, cumulative > intDiv(total, 2)) as median_high,
+            (median_low + median_high) / 2 as asl_median_s,
+            argMax(duration_s, (sessions, -toInt64(duration_s))) as asl_mode_s
+        from length_ranks
     ),
     orders_summary as (
-        select toFloat64(sum(revenue)) / count() as aov, uniqExact(uid) as buyers from {{ ref('fct_orders') }}
+        select toFloat64(sum(revenue)) / count() as aov, (select count() from {{ ref('int_buyers') }}) as buyers
+        from {{ ref('fct_orders') }}
     ),
     spend as (
         select toFloat64(sum(costs)) as costs from {{ ref('stg_costs') }}
@@ -45,8 +56,8 @@ select
     dau_mean / mau_mean as sticky_mau,
     sessions_per_user as sessions_per_user_day,
     l.asl_mean_s as asl_mean_s,
-    toFloat64(l.asl_median_s) as asl_median_s,
-    toFloat64(m.asl_mode_s) as asl_mode_s,
+    l.asl_median_s as asl_median_s,
+    toFloat64(l.asl_mode_s) as asl_mode_s,
     (select toFloat64(quantileExactInclusive(0.5)(ttf_seconds)) from {{ ref('ttf_buyers') }}) as ttf_median_s,
     (select avg(orders_6m / buyers) from six_month_cohorts) as orders_per_buyer_6m,
     o.aov as aov,
@@ -54,6 +65,5 @@ select
     s.costs / o.buyers as cac,
     ltv_6m / cac - 1 as romi_6m
 from session_lengths as l
-cross join session_mode as m
 cross join orders_summary as o
 cross join spend as s
