@@ -6,7 +6,8 @@ About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size:
 but the last --drops days, time a full build (models and dbt tests), then append the remaining days
 one at a time and time each incremental build once the engine's background merges have settled (as
 a day later), in the same process, so with dbt's parsed manifest reused, as in the serving
-process's scheduled refresh; the median of those daily refreshes is compared. Each size runs in a
+process's scheduled refresh; then time a second full build (--full-refresh). The median of the daily
+refreshes is compared with the mean of the two full builds (the machine's speed drifts). Each size runs in a
 process of its own (one warehouse per process, as ecomlytics runs). Targets:
 large/small full build <= 12x for 10x data; incremental/full <= 0.15.
 """
@@ -99,9 +100,16 @@ def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, 
         refreshes.append(time.perf_counter() - started)
         print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s (merges settled {settled:.1f} s before)",
               flush=True)
-    print(f"{visits:,} visits: full build {full:.1f} s", flush=True)
+    # A second full build after the refreshes (--full-refresh: every model rebuilt from all data): the
+    # machine's speed drifts over minutes, and the mean of a full build before and one after the
+    # refreshes is the fairer yardstick for them than either alone.
+    wait_for_background_merges(client)
+    started = time.perf_counter()
+    assert run_dbt("build", full_refresh=True, extra_args=["--quiet"])
+    full_after = time.perf_counter() - started
+    print(f"{visits:,} visits: full build {full:.1f} s before the refreshes, {full_after:.1f} s after", flush=True)
     close_all()
-    return visits, full, refreshes
+    return visits, statistics.mean((full, full_after)), refreshes
 
 
 def measure_in_own_process(users: int, days: int, drops: int, root: Path) -> tuple[int, float, list[float]]:
@@ -136,8 +144,9 @@ def main() -> None:
     for label, (visits, full, refreshes) in (("small", small), ("large", large)):
         incremental = statistics.median(refreshes)
         each = ", ".join(f"{t:.1f}" for t in refreshes)
-        print(f"{label}: {visits:>11,} visits  full build {full:7.1f} s  incremental (+1 day, median of {each}) "
-              f"{incremental:6.1f} s  incremental/full {incremental / full:.2f} (target <= 0.15)")
+        print(f"{label}: {visits:>11,} visits  full build (mean of 2) {full:7.1f} s  "
+              f"incremental (+1 day, median of {each}) {incremental:6.1f} s  "
+              f"incremental/full {incremental / full:.2f} (target <= 0.15)")
     print(f"data ratio {large[0] / small[0]:.1f}x -> full build time ratio {large[1] / small[1]:.2f}x "
           f"(target <= 12x for 10x data)")
 
