@@ -80,6 +80,25 @@ def cached_manifest(project: str, base_args: list[str]):
     return _manifests[key]
 
 
+def _dbt_setup(vars: dict | None = None) -> tuple[str, list[str]]:
+    """Bridge, environment and the arguments every invocation shares: (project dir, base args)."""
+    from ecomlytics.dbt_chdb import install_import_hook
+
+    install_import_hook()
+    os.environ.update(dbt_environment())
+    project = str(project_dir())
+    base_args = ["--project-dir", project, "--profiles-dir", project]
+    if vars:
+        base_args += ["--vars", json.dumps(vars)]
+    return project, base_args
+
+
+def parse_project(vars: dict | None = None) -> bool:
+    """Parse the dbt project now, so later builds in this process reuse the manifest; True if it parsed."""
+    project, base_args = _dbt_setup(vars)
+    return cached_manifest(project, base_args) is not None
+
+
 def run_dbt(
     command: str = "build",
     *,
@@ -91,14 +110,7 @@ def run_dbt(
     """Run a dbt command (build, run, test, seed, docs generate ...); True when it succeeded."""
     from dbt.cli.main import dbtRunner
 
-    from ecomlytics.dbt_chdb import install_import_hook
-
-    install_import_hook()
-    os.environ.update(dbt_environment())
-    project = str(project_dir())
-    base_args = ["--project-dir", project, "--profiles-dir", project]
-    if vars:
-        base_args += ["--vars", json.dumps(vars)]
+    project, base_args = _dbt_setup(vars)
     args = [*command.split(), *base_args]
     if full_refresh:
         args.append("--full-refresh")
