@@ -7,9 +7,10 @@
    delete+insert: the adapter's version creates an empty MergeTree table from the model's SQL,
    reads its columns, inserts the new rows, deletes the replaced keys, reads the target's columns,
    copies the rows over and drops the table with two more statements. Here the new rows go into a
-   Memory table in the target's column order (one statement), then the same delete and insert,
-   then a drop: the same rows and the same order of effects (a failure before the delete leaves the
-   target untouched). Distributed tables and ClickHouse Cloud's Shared engine keep the adapter's
+   table in the target's column order with one CREATE ... AS SELECT (a plain MergeTree without a
+   sort key: on disk, as a reload of all history can change every row of a model), then the same
+   delete and insert, then a drop: the same rows and the same order of effects (a failure before
+   the delete leaves the target untouched). Distributed tables and ClickHouse Cloud's Shared engine keep the adapter's
    version. #}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
     {%- if is_distributed or target.database_engine == 'Shared' -%}
@@ -23,7 +24,7 @@
     {%- set columns = get_columns_in_relation(existing_relation) | map(attribute='quoted') | join(', ') -%}
     {%- set query_settings = adapter.get_model_query_settings(model) -%}
     {% call statement('main') %}
-        create table {{ new_data }} engine = Memory as
+        create table {{ new_data }} engine = MergeTree order by tuple() as
         select {{ columns }} from (
             {{ sql }}
         ) {{ query_settings }}
