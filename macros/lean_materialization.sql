@@ -10,12 +10,12 @@
    table in the target's column order with one CREATE ... AS SELECT (a plain MergeTree without a
    sort key: on disk, as a reload of all history can change every row of a model), then the same
    delete and insert, then a drop: the same rows and the same order of effects (a failure before
-   the delete leaves the target untouched). Distributed tables and ClickHouse Cloud's Shared engine keep the adapter's
-   version. #}
+   the delete leaves the target untouched). Distributed tables and ClickHouse Cloud's Shared engine
+   keep the adapter's version. #}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
     {%- if is_distributed or target.database_engine == 'Shared' -%}
         {%- do return(dbt.clickhouse__incremental_delete_insert(existing_relation, unique_key,
-                                                                           incremental_predicates, is_distributed)) -%}
+                                                                incremental_predicates, is_distributed)) -%}
     {%- endif -%}
     {%- set new_data = existing_relation.incorporate(path={"identifier": existing_relation.identifier
                                                              ~ '__dbt_new_data_' ~ invocation_id.replace('-', '_')}) -%}
@@ -24,6 +24,7 @@
     {%- set columns = get_columns_in_relation(existing_relation) | map(attribute='quoted') | join(', ') -%}
     {%- set query_settings = adapter.get_model_query_settings(model) -%}
     {% call statement('main') %}
+        {{ config.get('sql_header', none) or '' }}
         create table {{ new_data }} engine = MergeTree order by tuple() as
         select {{ columns }} from (
             {{ sql }}
