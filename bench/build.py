@@ -4,13 +4,13 @@
 
 About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size: generate, load all
 but the last --drops days, parse the dbt project and let the load's merges settle, time a full build
-(models and dbt tests), then append the remaining days
-one at a time and time each incremental build once the engine's background merges have settled (as
-a day later), in the same process, so with dbt's parsed manifest reused, as in the serving
-process's scheduled refresh; then time a second full build (--full-refresh). The median of the daily
-refreshes is compared with the mean of the two full builds (the machine's speed drifts). Each size runs in a
-process of its own (one warehouse per process, as ecomlytics runs). Targets:
-large/small full build <= 12x for 10x data; incremental/full <= 0.15.
+(models and dbt tests), then append the remaining days one at a time and time each incremental build
+once the engine's background merges have settled (as a day later), in the same process, so with
+dbt's parsed manifest reused, as in the serving process's scheduled refresh; then time a second full
+build (--full-refresh). The median of the daily refreshes is compared with the mean of the two full
+builds (the machine's speed drifts). Each size runs in a process of its own (one warehouse per
+process, as ecomlytics runs). Targets: large/small full build <= 12x for 10x data;
+incremental/full <= 0.15.
 """
 
 from __future__ import annotations
