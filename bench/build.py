@@ -3,9 +3,9 @@
     python bench/build.py [--small-users 480000] [--large-users 4800000] [--days 365]
 
 About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size: generate, load all
-but the last --drops days, parse the dbt project and let the load's merges settle, time a full build
-(models and dbt tests), then append the remaining days one at a time and time each incremental build
-once the engine's background merges have settled (as a day later), in the same process, so with
+but the last --drops days, parse the dbt project and let the load's merges and the OS's write-back
+settle, time a full build (models and dbt tests), then append the remaining days one at a time and
+time each incremental build once they have settled again (as a day later), in the same process, so with
 dbt's parsed manifest reused, as in the serving process's scheduled refresh; then time a second full
 build (--full-refresh). The median of the daily refreshes is compared with the mean of the two full
 builds (the machine's speed drifts). Each size runs in a process of its own (one warehouse per
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -62,9 +63,11 @@ def split_daily_drops(data: Path, root: Path, days: list[str]) -> tuple[Path, li
     return history, drops
 
 
-def wait_for_background_merges(client, quiet_polls: int = 3, limit_s: float = 300.0) -> float:
-    """Seconds until no merge or mutation has run for `quiet_polls` polls in a row: a daily refresh
-    runs a day after the last build, not while the engine still merges the parts it wrote."""
+def settle(client, quiet_polls: int = 3, limit_s: float = 300.0) -> float:
+    """Seconds until no merge or mutation has run for `quiet_polls` polls in a row and the OS has
+    written its dirty pages to disk: a daily refresh runs a day after the last build, not while the
+    engine still merges the parts it wrote or the kernel still flushes them (measured: up to ~3 s of
+    write-back after a 10M build, which slowed the next build by 1-2 s and made it noisier)."""
     started = time.perf_counter()
     quiet = 0
     while quiet < quiet_polls and time.perf_counter() - started < limit_s:
@@ -72,14 +75,13 @@ def wait_for_background_merges(client, quiet_polls: int = 3, limit_s: float = 30
                             " + (SELECT count() FROM system.mutations WHERE NOT is_done)").result_rows[0][0]
         quiet = quiet + 1 if busy == 0 else 0
         time.sleep(0.5)
+    os.sync()
     return time.perf_counter() - started
 
 
 def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, list[float]]:
     home = root / f"u{users}"
     settings_env = {settings.HOME_ENV: str(home), settings.WAREHOUSE_ENV: f"chdb://{home / 'warehouse'}"}
-    import os
-
     os.environ.update(settings_env)
     close_all()
     data = home / "data"
@@ -90,27 +92,27 @@ def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, 
     load_files(client, [], directory=history, quiet=True)
     visits = client.query("SELECT count() FROM raw.visits").result_rows[0][0]
     # Like-for-like with the refreshes: the project is already parsed (as in the serving process)
-    # and the load's background merges are done before the clock starts.
+    # and the load's background merges and write-back are done before the clock starts.
     started = time.perf_counter()
     assert parse_project()
     print(f"{visits:,} visits: dbt parse {time.perf_counter() - started:.1f} s (not in the build times)", flush=True)
-    wait_for_background_merges(client)
+    settle(client)
     started = time.perf_counter()
     assert run_dbt("build", extra_args=["--quiet"])
     full = time.perf_counter() - started
     refreshes = []
     for drop in daily:
         load_files(client, [], directory=drop, quiet=True)
-        settled = wait_for_background_merges(client)
+        settled = settle(client)
         started = time.perf_counter()
         assert run_dbt("build", extra_args=["--quiet"])
         refreshes.append(time.perf_counter() - started)
-        print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s (merges settled {settled:.1f} s before)",
-              flush=True)
+        print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s"
+              f" (merges and write-back settled {settled:.1f} s before)", flush=True)
     # A second full build after the refreshes (--full-refresh: every model rebuilt from all data): the
     # machine's speed drifts over minutes, and the mean of a full build before and one after the
     # refreshes is the fairer yardstick for them than either alone.
-    wait_for_background_merges(client)
+    settle(client)
     started = time.perf_counter()
     assert run_dbt("build", full_refresh=True, extra_args=["--quiet"])
     full_after = time.perf_counter() - started
