@@ -66,8 +66,8 @@ def split_daily_drops(data: Path, root: Path, days: list[str]) -> tuple[Path, li
 def settle(client, quiet_polls: int = 3, limit_s: float = 300.0) -> float:
     """Seconds until no merge or mutation has run for `quiet_polls` polls in a row and the OS has
     written its dirty pages to disk: a daily refresh runs a day after the last build, not while the
-    engine still merges the parts it wrote or the kernel still flushes them (measured: up to ~3 s of
-    write-back after a 10M build, which slowed the next build by 1-2 s and made it noisier)."""
+    engine still merges the parts it wrote or the kernel still flushes them (up to ~3 s of write-back
+    after a 10M build; refreshes timed during it showed slow outliers, not a steady slowdown)."""
     started = time.perf_counter()
     quiet = 0
     while quiet < quiet_polls and time.perf_counter() - started < limit_s:
