@@ -110,11 +110,14 @@ def load(
 def build(
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
     select: Annotated[str | None, typer.Option(help="dbt node selection, e.g. 'marts.crm'.")] = None,
+    verify_all: Annotated[
+        bool, typer.Option(help="Key tests check every row, not only rows written since their last pass.")
+    ] = False,
 ) -> None:
     """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
     from ecomlytics.build import run_dbt
 
-    ok = run_dbt("build", full_refresh=full_refresh, select=select)
+    ok = run_dbt("build", full_refresh=full_refresh, select=select, vars={"verify_all": True} if verify_all else None)
     if not ok:
         raise typer.Exit(code=1)
 

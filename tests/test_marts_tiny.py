@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from ecomlytics import settings
 from ecomlytics.build import run_dbt
+from ecomlytics.cli import app
 from loaders.ingest import load_files
 
 VISITS = """Uid,Device,Start Ts,End Ts,Source Id
@@ -36,6 +40,14 @@ def tiny(client, tmp_path: Path):
     assert all(r.status == "loaded" for r in load_files(client, [], directory=tmp_path, quiet=True))
     assert run_dbt("build")
     return client
+
+
+def append_visit(client, tmp_path: Path, line: str) -> None:
+    """Load one more visit (a CSV line in VISITS' format) as a load of its own."""
+    day = tmp_path / f"load_{len(list(tmp_path.glob('load_*')))}"
+    day.mkdir()
+    (day / "visits_log.csv").write_text(f"{VISITS.splitlines()[0]}\n{line}\n")
+    assert all(r.status == "loaded" for r in load_files(client, [], directory=day, quiet=True))
 
 
 def one(client, sql: str) -> dict:
@@ -102,13 +114,58 @@ def test_tiny_rfm_by_hand(tiny) -> None:
 def test_tiny_refresh_with_an_even_number_of_sessions(tiny, tmp_path: Path) -> None:
     # A day later user 3 comes back for 3 minutes: lengths 0, 60, 60, 120, 180, 300 s, so the median
     # lies between two different middle values: (60 + 120) / 2 = 90; mean 720 / 6 = 120; mode 60.
-    day = tmp_path / "next_day"
-    day.mkdir()
-    header = VISITS.splitlines()[0]
-    (day / "visits_log.csv").write_text(f"{header}\n3,desktop,2018-02-11 08:00:00,2018-02-11 08:03:00,1\n")
-    assert all(r.status == "loaded" for r in load_files(tiny, [], directory=day, quiet=True))
+    append_visit(tiny, tmp_path, "3,desktop,2018-02-11 08:00:00,2018-02-11 08:03:00,1")
     assert run_dbt("build")
     h = one(tiny, "SELECT * FROM marts.kpi_headline")
     assert (h["asl_mean_s"], h["asl_median_s"], h["asl_mode_s"]) == pytest.approx((120, 90, 60))
     # Days with sessions now also Feb 11 {3}: DAU = 6 / 5.
     assert h["dau"] == pytest.approx(1.2)
+
+
+def failed_tests() -> set[str]:
+    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2] for r in results if r["status"] in ("fail", "error")}
+
+
+def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> None:
+    """A refresh's key tests check the rows written since the last pass against the whole table;
+    a failed check keeps its rows in scope; a full refresh or verify_all checks every row."""
+    key_test = "primary_key_dim_customers_refreshed_in__uid"
+    state = "intermediate.dbt_verified_checks"
+    uuid_of = "(SELECT uuid FROM system.tables WHERE database = 'marts' AND name = 'dim_customers')"
+    recorded = f"SELECT max(watermark) FROM {state} WHERE check_key = 'primary_key:marts.dim_customers.uid' " \
+               f"AND table_uuid = {uuid_of}"
+    stamps = "SELECT max(refreshed_in) FROM marts.dim_customers"
+    # The passing build recorded what it checked: up to the table's newest stamp, for this very table.
+    assert tiny.query(recorded).result_rows[0][0] == tiny.query(stamps).result_rows[0][0] > 0
+
+    append_visit(tiny, tmp_path, "5,touch,2018-02-11 08:00:00,2018-02-11 08:03:00,2")
+    assert run_dbt("build")
+    compiled = next((settings.state_dir() / "dbt" / "target" / "run").rglob(f"{key_test}.sql")).read_text()
+    before = tiny.query(recorded).result_rows[0][0]
+    assert "refreshed_in >" in compiled  # the refresh checked a slice ...
+    assert before == tiny.query(stamps).result_rows[0][0]  # ... and moved the watermark to the new rows
+
+    # A refresh that forgot its delete: a new load, and a row of an old key written again with the
+    # load's stamp. It collides with the old row; the check fails and keeps failing until repaired.
+    append_visit(tiny, tmp_path, "6,touch,2018-02-12 08:00:00,2018-02-12 08:01:00,2")
+    tiny.command("INSERT INTO marts.dim_customers SELECT * REPLACE ((SELECT max(load_id) FROM raw.load_log) "
+                 "AS refreshed_in) FROM marts.dim_customers WHERE uid = 1")
+    assert not run_dbt("test", select=key_test)
+    assert key_test in failed_tests()
+    assert tiny.query(recorded).result_rows[0][0] == before  # a failed check records nothing
+    append_visit(tiny, tmp_path, "7,touch,2018-02-13 08:00:00,2018-02-13 08:01:00,2")
+    assert not run_dbt("build")  # newer rows do not push the duplicate out of scope
+    assert key_test in failed_tests()
+
+    # A full refresh rebuilds the table (a new uuid: no watermark applies) and checks every row.
+    assert run_dbt("build", full_refresh=True)
+    assert tiny.query("SELECT count() FROM marts.dim_customers WHERE uid = 1").result_rows[0][0] == 1
+    assert tiny.query(recorded).result_rows[0][0] == tiny.query(stamps).result_rows[0][0]
+
+    # Rows older than the watermark were checked when written; only verify_all re-checks them.
+    tiny.command("INSERT INTO marts.dim_customers SELECT * REPLACE (toUInt64(0) AS refreshed_in) "
+                 "FROM marts.dim_customers WHERE uid = 2")
+    assert run_dbt("test", select=key_test)
+    assert CliRunner().invoke(app, ["build", "--verify-all", "--select", key_test]).exit_code == 1
+    assert key_test in failed_tests()
