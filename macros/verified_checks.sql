@@ -1,13 +1,13 @@
 {# Incremental data tests: a key test that passed has checked every row up to the newest refresh
    stamp (`changed_column`: a load / refresh id incremental models write on the rows they write)
-   of that table. A refresh then checks the rows stamped from that watermark on against the whole
-   table, instead of re-checking 10M unchanged rows every day.
+   of that table. A refresh then checks the rows stamped after that watermark (or not stamped)
+   against the whole table, instead of re-checking 10M unchanged rows every day.
 
    State: intermediate.dbt_verified_checks, one row per passing check and run (check, table uuid,
    watermark). The table's uuid ties the watermark to one table: a full refresh, a dropped and
    rebuilt model or a reset warehouse give a new uuid (or no state) and the next check covers all
    rows again. A failed check records nothing, so its rows stay in scope until one passes.
-   `--full-refresh` and `--vars '{verify_all: true}'` check every row. #}
+   `--full-refresh`, `ecomlytics build --verify-all` and `--vars '{verify_all: true}'` check every row. #}
 
 {% macro verified_checks_relation() -%}
     {{- return(api.Relation.create(schema='intermediate', identifier='dbt_verified_checks')) -}}

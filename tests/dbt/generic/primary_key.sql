@@ -7,7 +7,7 @@
 select {{ column_name }} as key, count() as rows
 from {{ model }}
 {%- if since is not none %}
-where key is null or key in (select {{ column_name }} from {{ model }} where {{ changed_column }} > {{ since }})
+where key is null or key in (select {{ column_name }} from {{ model }} where ifNull({{ changed_column }} > {{ since }}, true))
 {%- endif %}
 group by key
 having rows > 1 or key is null
