@@ -15,6 +15,7 @@ from ecomlytics.build import run_dbt
 from ecomlytics.sample_data import generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
+from tests.dbt_runs import failed_tests
 from tests.reference_metrics import Reference, month_start
 
 REPO = Path(__file__).resolve().parents[1]
@@ -235,14 +236,10 @@ def test_rfm_export_has_exactly_the_segments_customers(built, tmp_path: Path) ->
 def test_dbt_key_and_value_tests_catch_bad_rows(built) -> None:
     """The generic tests fail on the rows they exist for: a duplicated key (primary_key) and a
     segment left at the column's default '' (not_empty); a rebuild clears both."""
-    import json
-
     client, _ = built
     client.command("INSERT INTO marts.rfm_scores SELECT * FROM marts.rfm_scores ORDER BY uid LIMIT 1")
     client.command("INSERT INTO marts.rfm_scores SELECT * REPLACE (uid + 1 AS uid, '' AS segment)"
                    " FROM marts.rfm_scores ORDER BY uid DESC LIMIT 1")
     assert not run_dbt("test", select="rfm_scores")
-    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
-    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
-    assert {"primary_key_rfm_scores_uid", "not_empty_rfm_scores_segment"} <= failed
+    assert {"primary_key_rfm_scores_uid", "not_empty_rfm_scores_segment"} <= failed_tests()
     assert run_dbt("build", select="rfm_scores")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from ecomlytics import settings
 from ecomlytics.build import run_dbt
 from ecomlytics.cli import app
 from loaders.ingest import load_files
+from tests.dbt_runs import failed_tests
 
 VISITS = """Uid,Device,Start Ts,End Ts,Source Id
 1,desktop,2018-01-01 10:00:00,2018-01-01 10:01:00,1
@@ -120,11 +120,6 @@ def test_tiny_refresh_with_an_even_number_of_sessions(tiny, tmp_path: Path) -> N
     assert (h["asl_mean_s"], h["asl_median_s"], h["asl_mode_s"]) == pytest.approx((120, 90, 60))
     # Days with sessions now also Feb 11 {3}: DAU = 6 / 5.
     assert h["dau"] == pytest.approx(1.2)
-
-
-def failed_tests() -> set[str]:
-    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
-    return {r["unique_id"].split(".")[2] for r in results if r["status"] in ("fail", "error")}
 
 
 def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> None:
