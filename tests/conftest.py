@@ -15,6 +15,12 @@ from ecomlytics import settings
 from ecomlytics.warehouse import close_all, connect
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.superset_served"]  # the session-wide `served` Superset
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that change the served data (a scheduled refresh) run after every test that reads it."""
+    items.sort(key=lambda item: item.get_closest_marker("changes_served_data") is not None)
 
 
 @pytest.fixture

@@ -1,0 +1,100 @@
+"""One Superset served by `ecomlytics serve` over a freshly built embedded warehouse, for every test module.
+
+The app runs as its own process (as a user runs it) and holds the chDB warehouse, so every
+expectation comes from the input files (pandas), never from reading the warehouse. Tests that
+change the served data are marked ``changes_served_data`` and run last (conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+USERS, DAYS = 3000, 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Served:
+    def __init__(self, base: str, home: Path, data: Path, password: str) -> None:
+        self.base, self.home, self.data, self.admin_password = base, home, data, password
+
+    def users(self) -> dict[str, str]:
+        return json.loads((self.home / "superset" / "users.json").read_text())
+
+    def session(self, username: str, password: str | None = None) -> requests.Session:
+        session = requests.Session()
+        response = session.post(f"{self.base}/api/v1/security/login", json={
+            "username": username, "password": password or self.users()[username], "provider": "db"})
+        response.raise_for_status()
+        session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+        csrf = session.get(f"{self.base}/api/v1/security/csrf_token/").json()["result"]
+        session.headers["X-CSRFToken"] = csrf
+        session.headers["Referer"] = self.base
+        return session
+
+    def admin(self) -> requests.Session:
+        return self.session("admin", self.admin_password)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("superset-home")
+    env = {**os.environ, "ECOMLYTICS_HOME": str(home), "ECOMLYTICS_WAREHOUSE": f"chdb://{home / 'warehouse'}",
+           "ECOMLYTICS_ADMIN_PASSWORD": "admin-test-password"}
+    cli = [sys.executable, "-m", "ecomlytics.cli"]
+    subprocess.run([*cli, "run", "--no-serve", "--users", str(USERS), "--days", str(DAYS)], env=env, check=True,
+                   capture_output=True)
+    port = free_port()
+    log = open(home / "serve.log", "w")  # noqa: SIM115 - closed at teardown
+    (home / "inbox").mkdir()  # the serving process refreshes from here every minute (last test)
+    serve = [*cli, "serve", "--port", str(port), "--refresh-every", "1", "--inbox", str(home / "inbox")]
+    proc = subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("serve exited:\n" + (home / "serve.log").read_text()[-3000:])
+        try:
+            if requests.get(f"{base}/health", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    else:
+        raise RuntimeError("serve did not come up:\n" + (home / "serve.log").read_text()[-3000:])
+    data = home / "data" / f"sample-u{USERS}-d{DAYS}-s42"
+    yield Served(base, home, data, "admin-test-password")
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def charts(session: requests.Session, base: str) -> dict[str, int]:
+    result = session.get(f"{base}/api/v1/chart/?q=(page_size:500)").json()["result"]
+    return {c["slice_name"]: c["id"] for c in result}
+
+
+def chart_data(session: requests.Session, base: str, chart_id: int) -> list[dict]:
+    response = session.get(f"{base}/api/v1/chart/{chart_id}/data/")
+    assert response.status_code == 200, response.text[:500]
+    return response.json()["result"][0]["data"]
+
+
+def dataset_id(session: requests.Session, base: str, table: str) -> int:
+    query = f"(filters:!((col:table_name,opr:eq,value:{table})))"
+    return session.get(f"{base}/api/v1/dataset/?q={query}").json()["result"][0]["id"]
