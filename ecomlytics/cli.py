@@ -139,6 +139,10 @@ def serve(
         int, typer.Option(help="Minutes between scheduled refreshes (load --dir inbox + dbt build); 0 = off.")
     ] = 0,
     inbox: Annotated[Path | None, typer.Option(help="Directory the scheduled refresh loads new files from.")] = None,
+    bi_warehouse: Annotated[
+        str | None, typer.Option(help="Server mode: DSN of the read-only user the dashboards read the marts with "
+                                      "(or ECOMLYTICS_BI_WAREHOUSE; see docs/security.md).")
+    ] = None,
 ) -> None:
     """Prepare Superset (metadata, admin, roles, dashboards) and serve it.
 
@@ -147,7 +151,7 @@ def serve(
     """
     from ecomlytics.serve import serve as run_serve
 
-    run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox)
+    run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, bi_dsn=bi_warehouse)
 
 
 @app.command("superset-export")
@@ -207,11 +211,15 @@ def run(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve dashboards at the end.")] = True,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve Superset on.")] = 8088,
+    bi_warehouse: Annotated[
+        str | None, typer.Option(help="Server mode: DSN of the read-only user the dashboards read the marts with "
+                                      "(or ECOMLYTICS_BI_WAREHOUSE; see docs/security.md).")
+    ] = None,
 ) -> None:
     """The main job: data -> warehouse -> marts -> dashboards, in one process."""
     from ecomlytics.pipeline import run_pipeline
 
-    run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port)
+    run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port, bi_dsn=bi_warehouse)
 
 
 if __name__ == "__main__":

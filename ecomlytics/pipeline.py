@@ -41,7 +41,8 @@ def ensure_sample_data(users: int, days: int) -> Path:
 
 
 def run_pipeline(
-    *, data: Path | None, users: int, days: int, serve: bool, host: str = "127.0.0.1", port: int = 8088
+    *, data: Path | None, users: int, days: int, serve: bool, host: str = "127.0.0.1", port: int = 8088,
+    bi_dsn: str | None = None,
 ) -> None:
     """Run every step of the main job; raises on the first failing step."""
     from ecomlytics.build import run_dbt
@@ -69,4 +70,4 @@ def run_pipeline(
         from ecomlytics.serve import serve as run_serve
 
         console.rule("[bold]4/4 serving dashboards[/]")
-        run_serve(host=host, port=port)
+        run_serve(host=host, port=port, bi_dsn=bi_dsn)

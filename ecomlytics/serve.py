@@ -14,7 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ecomlytics.superset_setup import migrate_metadata, prepare, superset_env
+from ecomlytics.settings import bi_warehouse_dsn
+from ecomlytics.superset_setup import bi_connection, migrate_metadata, prepare, superset_env
 from ecomlytics.warehouse import config
 
 console = Console(stderr=True)
@@ -61,15 +62,17 @@ def start_refresher(app, every_min: int, inbox: Path | None) -> threading.Thread
     return thread
 
 
-def serve(host: str = "127.0.0.1", port: int = 8088, refresh_every_min: int = 0, inbox: Path | None = None) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8088, refresh_every_min: int = 0, inbox: Path | None = None,
+          bi_dsn: str | None = None) -> None:
     """Prepare Superset (metadata, admin, bundle, roles) and serve it until interrupted."""
     from waitress import serve as waitress_serve
 
     cfg = config()
+    bi_connection(cfg, bi_warehouse_dsn(bi_dsn))  # fail before anything starts when it cannot be made safe
     console.print("preparing Superset (metadata, dashboards, roles) ...")
     migrate_metadata()
     app = create_superset_app()
-    prepare(app)
+    prepare(app, bi_dsn)
     if refresh_every_min > 0:
         start_refresher(app, refresh_every_min, inbox)
     console.print(f"[green]dashboards:[/] http://{host}:{port}/  (user admin)  warehouse: {cfg.redacted()}")

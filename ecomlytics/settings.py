@@ -12,6 +12,7 @@ from pathlib import Path
 
 HOME_ENV = "ECOMLYTICS_HOME"
 WAREHOUSE_ENV = "ECOMLYTICS_WAREHOUSE"
+BI_WAREHOUSE_ENV = "ECOMLYTICS_BI_WAREHOUSE"
 
 
 def state_dir() -> Path:
@@ -29,3 +30,9 @@ def default_warehouse_dsn() -> str:
 def warehouse_dsn(override: str | None = None) -> str:
     """The DSN in force: explicit ``--warehouse`` > ``$ECOMLYTICS_WAREHOUSE`` > embedded default."""
     return override or os.environ.get(WAREHOUSE_ENV) or default_warehouse_dsn()
+
+
+def bi_warehouse_dsn(override: str | None = None) -> str | None:
+    """The DSN Superset reads the marts with on a ClickHouse server (a read-only user, docs/security.md):
+    explicit ``--bi-warehouse`` > ``$ECOMLYTICS_BI_WAREHOUSE``; None when not set."""
+    return override or os.environ.get(BI_WAREHOUSE_ENV) or None

@@ -15,6 +15,7 @@ from pathlib import Path
 _HOME = Path(os.environ.get("ECOMLYTICS_HOME", "var")).expanduser().resolve()
 SUPERSET_STATE = _HOME / "superset"
 SUPERSET_STATE.mkdir(parents=True, exist_ok=True)
+SUPERSET_STATE.chmod(0o700)  # secret key, metadata DB and passwords: this user only
 
 
 def _secret(name: str) -> str:
@@ -76,6 +77,17 @@ from ecomlytics.chdb_handles import install as _pool_chdb_handles  # noqa: E402
 _pool_chdb_handles()
 
 # PII datasets are served only to roles granted them, even through a dashboard (superset_security.py).
-from ecomlytics.superset_security import EcomlyticsSecurityManager  # noqa: E402
+from ecomlytics.superset_security import EcomlyticsSecurityManager, refuse_unsafe_sql  # noqa: E402
 
 CUSTOM_SECURITY_MANAGER = EcomlyticsSecurityManager
+
+# What SQL may reach the warehouse (docs/security.md). Superset side: SQL Lab's stock function check
+# (its defaults are keyed by engine name, and this engine is `clickhousedb`), and every statement
+# (charts' custom SQL, virtual datasets, SQL Lab) through the query mutator. Engine side: the
+# connection is read-only and each statement is parsed by ClickHouse and checked (sql_guard.py).
+from ecomlytics.sql_guard import DENIED_FUNCTIONS, install_sqlalchemy_guard  # noqa: E402
+
+DISALLOWED_SQL_FUNCTIONS = {"clickhousedb": set(DENIED_FUNCTIONS), "clickhouse": set(DENIED_FUNCTIONS)}
+SQL_QUERY_MUTATOR = refuse_unsafe_sql
+MUTATE_AFTER_SPLIT = False  # checked once per query, before Superset splits it into statements
+install_sqlalchemy_guard()

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from ecomlytics.settings import state_dir
-from ecomlytics.warehouse import config
+from ecomlytics.settings import BI_WAREHOUSE_ENV, bi_warehouse_dsn, state_dir
+from ecomlytics.sql_guard import BI_SESSION_SETTINGS
+from ecomlytics.warehouse import WarehouseConfig, config, parse_dsn
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR.parent / "superset_assets"
@@ -48,9 +49,35 @@ ROLES = (
 
 
 def superset_dir() -> Path:
+    """Superset's state: secret key, metadata DB, passwords. Only this user may enter it (0700)."""
     path = state_dir() / "superset"
     path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
     return path
+
+
+class BIConnectionError(RuntimeError):
+    """Superset cannot be given a safe connection to the warehouse."""
+
+
+def bi_connection(warehouse: WarehouseConfig, bi_dsn: str | None) -> tuple[str, dict]:
+    """SQLAlchemy URI and engine params of the connection Superset reads the marts with.
+
+    Embedded: the warehouse directory, each connection a read-only chDB session
+    (``sql_guard.BI_SESSION_SETTINGS``; the loaders' and dbt's connections stay writable). Server:
+    the read-only BI user (``bi_dsn``; deploy/clickhouse/ sets it up), never the loaders' user.
+    """
+    if warehouse.embedded:
+        return warehouse.sqlalchemy_uri("marts"), {"connect_args": {"chdb_options": dict(BI_SESSION_SETTINGS)}}
+    if not bi_dsn:
+        raise BIConnectionError(
+            f"a ClickHouse server needs a read-only user for the dashboards: set {BI_WAREHOUSE_ENV} "
+            "(e.g. http://ecomlytics_bi:PASSWORD@host:8123; see docs/security.md and deploy/clickhouse/)")
+    bi = parse_dsn(bi_dsn)
+    if bi.embedded or bi.username == warehouse.username:
+        raise BIConnectionError(f"{BI_WAREHOUSE_ENV} must name a read-only server user, not the loaders' user "
+                                f"{warehouse.username!r}")
+    return bi.sqlalchemy_uri("marts"), {}
 
 
 def superset_env() -> dict[str, str]:
@@ -79,6 +106,7 @@ def migrate_metadata() -> None:
     env = {**os.environ, **superset_env()}
     for args in (["db", "upgrade"], ["init"]):
         subprocess.run([str(superset_bin), *args], env=env, check=True, capture_output=True)
+    (superset_dir() / "superset.db").chmod(0o600)
     marker.touch()
 
 
@@ -196,24 +224,28 @@ def ensure_role_users() -> dict[str, str]:
     return passwords
 
 
-def point_database_at_warehouse(uri: str) -> None:
-    """Keep the imported database entry on the configured warehouse (survives DSN changes)."""
+def point_database_at_warehouse(uri: str, engine_params: dict) -> None:
+    """Keep the imported database entry on the configured warehouse with the BI connection's
+    engine params (survives DSN changes; the bundle carries neither)."""
     from superset.extensions import db
     from superset.models.core import Database
 
     for database in db.session.query(Database).filter_by(database_name="ecomlytics"):
         database.set_sqlalchemy_uri(uri)
+        extra = json.loads(database.extra or "{}")
+        extra["engine_params"] = engine_params
+        database.extra = json.dumps(extra)
     db.session.commit()
 
 
-def prepare(app) -> str:
+def prepare(app, bi_dsn: str | None = None) -> str:
     """Everything serve needs, inside the app context. Returns the admin password."""
-    uri = config().sqlalchemy_uri("marts")
+    uri, engine_params = bi_connection(config(), bi_warehouse_dsn(bi_dsn))
     password, generated = admin_password()
     with app.app_context():
         ensure_user("admin", ["Admin"], password, "admin@ecomlytics.local")
         import_bundle(uri)
-        point_database_at_warehouse(uri)
+        point_database_at_warehouse(uri, engine_params)
         ensure_roles()
         ensure_role_users()
     if generated:
@@ -254,6 +286,7 @@ def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
                 data = yaml.safe_load(text)
                 data["sqlalchemy_uri"] = URI_PLACEHOLDER
                 data.pop("password", None)
+                data.get("extra", {})["engine_params"] = {}  # set by serve for the warehouse in force
                 text = yaml.safe_dump(data, sort_keys=False)
             path.write_text(text)
             written += 1
