@@ -154,6 +154,18 @@ def serve(
     run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, bi_dsn=bi_warehouse)
 
 
+@app.command("clickhouse-config")
+def clickhouse_config(
+    out: Annotated[Path, typer.Option(help="Directory for users.d/ and config.d/ (mounted by docker-compose.yml).")]
+    = Path("deploy/clickhouse"),
+) -> None:
+    """Render the ClickHouse server settings of the dashboards' read-only user (docs/security.md)."""
+    from ecomlytics.clickhouse_server_config import write
+
+    for path in write(out):
+        console.print(f"[green]written[/] {path}")
+
+
 @app.command("superset-export")
 def superset_export(
     out: Annotated[Path | None, typer.Option(help="Bundle directory (default: the repository's superset_assets/).")]

@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ecomlytics.settings import bi_warehouse_dsn
-from ecomlytics.superset_setup import bi_connection, migrate_metadata, prepare, superset_env
+from ecomlytics.superset_setup import BIConnectionError, bi_connection, migrate_metadata, prepare, superset_env
 from ecomlytics.warehouse import config
 
 console = Console(stderr=True)
@@ -68,7 +68,10 @@ def serve(host: str = "127.0.0.1", port: int = 8088, refresh_every_min: int = 0,
     from waitress import serve as waitress_serve
 
     cfg = config()
-    bi_connection(cfg, bi_warehouse_dsn(bi_dsn))  # fail before anything starts when it cannot be made safe
+    try:  # fail before anything starts when the dashboards' connection cannot be made safe
+        bi_connection(cfg, bi_warehouse_dsn(bi_dsn))
+    except BIConnectionError as exc:
+        raise SystemExit(f"ecomlytics serve: {exc}") from None
     console.print("preparing Superset (metadata, dashboards, roles) ...")
     migrate_metadata()
     app = create_superset_app()

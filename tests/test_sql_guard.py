@@ -23,6 +23,8 @@ from ecomlytics.superset_setup import bi_connection
 from ecomlytics.warehouse import parse_dsn
 from tests.security_catalogue import Target, attempts
 
+REPO = Path(__file__).resolve().parents[1]
+
 # What a read-only session refuses on its own: table functions (not merge(), which it allows) and
 # SETTINGS. Scalar functions (file(), getSetting(), version(), ...), merge() and system tables run in a
 # read-only session: the statement check stops them.
@@ -125,3 +127,33 @@ def test_server_mode_needs_a_separate_read_only_user() -> None:
         bi_connection(loaders, "http://ecomlytics:pw@clickhouse:8123")
     uri, params = bi_connection(loaders, "http://ecomlytics_bi:s3cret@clickhouse:8123")
     assert uri == "clickhousedb://ecomlytics_bi:s3cret@clickhouse:8123/marts" and params == {}
+
+
+def test_server_settings_are_rendered_from_the_bi_rules_and_mounted() -> None:
+    """deploy/clickhouse/ equals its rendering; the BI user is read-only with SELECT on the marts only,
+    and docker-compose mounts it and hands the app that user, not the loaders' one."""
+    import xml.etree.ElementTree as ET
+
+    import yaml
+
+    from ecomlytics.clickhouse_server_config import BI_USER, rendered_files
+
+    deploy = REPO / "deploy" / "clickhouse"
+    for relative, text in rendered_files().items():
+        assert (deploy / relative).read_text() == text, f"run `ecomlytics clickhouse-config` ({relative})"
+    users = ET.fromstring(rendered_files()["users.d/ecomlytics-bi.xml"])
+    profile = users.find(f"profiles/{BI_USER}")
+    assert {child.tag: child.text for child in profile} == BI_SESSION_SETTINGS
+    assert profile.findtext("readonly") == "1"
+    user = users.find(f"users/{BI_USER}")
+    assert [q.text for q in user.findall("grants/query")] == ["GRANT SELECT ON marts.*"]
+    assert user.find("password").attrib == {"from_env": "ECOMLYTICS_BI_PASSWORD"}  # no secret in the repo
+    server = ET.fromstring(rendered_files()["config.d/ecomlytics-security.xml"])
+    assert server.findtext("access_control_improvements/select_from_system_db_requires_grant") == "true"
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    mounts = " ".join(compose["clickhouse"]["volumes"])
+    assert all(f"./deploy/clickhouse/{relative}" in mounts for relative in rendered_files())
+    bi = parse_dsn(compose["app"]["environment"]["ECOMLYTICS_BI_WAREHOUSE"].replace("${ECOMLYTICS_BI_PASSWORD}", "x"))
+    assert bi.username == BI_USER
+    loaders = parse_dsn(compose["app"]["environment"]["ECOMLYTICS_WAREHOUSE"].replace("${ECOMLYTICS_CH_PASSWORD}", "x"))
+    assert bi_connection(loaders, f"http://{BI_USER}:x@clickhouse:8123")[0].startswith(f"clickhousedb://{BI_USER}:")

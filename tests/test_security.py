@@ -1,0 +1,168 @@
+"""Every role, as an attacker would, through the served Superset: nothing reaches files, the network,
+settings or other tables (the catalogue in tests/security_catalogue.py; docs/security.md).
+
+Each attempt goes through SQL Lab (with and without Jinja), through a chart-data request's custom SQL
+(metric, column, WHERE and HAVING extras) on a dashboard the role may open, and through a virtual
+dataset where the role may create one. A canary file, Superset's secret key and the users' passwords
+must never come back, and the local HTTP server must never be asked.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.security_catalogue import Target, attempts
+from tests.superset_served import Served
+
+ROLES = ("analyst", "marketing", "finance", "crm", "executive")
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.hits.append(self.path)
+        body = b"CANARY-FROM-HTTP"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_canary() -> Iterator[tuple[str, list[str]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/canary", _CountingHandler.hits
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def target(served: Served, http_canary: tuple[str, list[str]]) -> Target:
+    folder = served.home / "canary"
+    folder.mkdir(exist_ok=True)
+    canary = folder / "canary.txt"
+    canary.write_text(f"CANARY-{secrets.token_hex(12)}")
+    return Target(canary=str(canary), url=http_canary[0])
+
+
+def never_returned(served: Served, target: Target) -> list[str]:
+    """Strings no response may contain: the canary, the secret key, every password, contact e-mails."""
+    state = served.home / "superset"
+    passwords = list(served.users().values()) + [served.admin_password]
+    return [open(target.canary).read(), "CANARY-FROM-HTTP", (state / "secret_key").read_text().strip(),
+            *passwords, "@example.org"]
+
+
+def refused(response: requests.Response) -> bool:
+    """A request the server did not answer with data: an error status, or errors in the chart result."""
+    if response.status_code != 200:
+        return True
+    body = response.json()
+    results = body.get("result") if isinstance(body, dict) else None
+    return isinstance(results, list) and bool(results) and all(r.get("error") for r in results)
+
+
+def sql_lab(session: requests.Session, served: Served, database_id: int, sql: str) -> requests.Response:
+    return session.post(f"{served.base}/api/v1/sqllab/execute/", json={
+        "database_id": database_id, "sql": sql, "schema": "marts", "runAsync": False, "client_id": None,
+        "templateParams": "{}"})
+
+
+def chart_request_of(served: Served, role: str) -> tuple[dict, int]:
+    """The saved query context of a chart on a dashboard ``role`` may open, as the browser sends it."""
+    admin, session = served.admin(), served.session(role)
+    dashboards = session.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]
+    for dashboard in sorted(dashboards, key=lambda d: d["slug"]):
+        for chart in admin.get(f"{served.base}/api/v1/dashboard/{dashboard['id']}/charts").json()["result"]:
+            saved = admin.get(f"{served.base}/api/v1/chart/{chart['id']}").json()["result"]
+            if not saved.get("query_context"):
+                continue
+            context = json.loads(saved["query_context"])
+            context["form_data"] = {**context.get("form_data", {}), "dashboardId": dashboard["id"],
+                                    "slice_id": chart["id"]}
+            if session.post(f"{served.base}/api/v1/chart/data", json=context).status_code == 200:
+                return context, chart["id"]
+    raise AssertionError(f"{role} can open no chart")
+
+
+def injections(context: dict, expression: str) -> dict[str, dict]:
+    """The chart request with ``expression`` as a custom SQL metric, column, WHERE and HAVING."""
+    def variant(change) -> dict:  # noqa: ANN001
+        copy = json.loads(json.dumps(context))
+        change(copy["queries"][0])
+        return copy
+
+    metric = {"expressionType": "SQL", "sqlExpression": expression, "label": "probe"}
+    column = {"expressionType": "SQL", "sqlExpression": f"toString({expression})", "label": "probe_col"}
+    return {
+        "metric": variant(lambda q: q.__setitem__("metrics", [*(q.get("metrics") or []), metric])),
+        "column": variant(lambda q: q.__setitem__("columns", [*(q.get("columns") or []), column])),
+        "where": variant(lambda q: q.setdefault("extras", {}).__setitem__("where", f"toString({expression}) != ''")),
+        "having": variant(lambda q: q.setdefault("extras", {}).__setitem__("having", f"{expression} IS NOT NULL")),
+    }
+
+
+def test_no_role_reaches_files_network_settings_or_other_tables(served: Served, target: Target,
+                                                                http_canary: tuple[str, list[str]]) -> None:
+    admin = served.admin()
+    database_id = admin.get(f"{served.base}/api/v1/database/").json()["result"][0]["id"]
+    forbidden = never_returned(served, target)
+    leaks, answered = [], []
+    for role in ROLES:
+        session = served.session(role)
+        context, _ = chart_request_of(served, role)
+        for attempt in attempts(target):
+            tries = {"SQL Lab": sql_lab(session, served, database_id, attempt.statement)}
+            if attempt.expression:
+                for where, request in injections(context, attempt.expression).items():
+                    tries[f"chart {where}"] = session.post(f"{served.base}/api/v1/chart/data", json=request)
+            for how, response in tries.items():
+                leaks += [(role, attempt.name, how) for secret in forbidden if secret in response.text]
+                if not refused(response):
+                    answered.append((role, attempt.name, how, response.text[:200]))
+        jinja = sql_lab(session, served, database_id, "SELECT {{ 'fi' ~ 'le' }}('" + target.canary + "') AS x")
+        if not refused(jinja) or any(secret in jinja.text for secret in forbidden):
+            answered.append((role, "Jinja-built file()", "SQL Lab", jinja.text[:200]))
+    assert leaks == []
+    assert answered == []
+    assert http_canary[1] == []  # url() never reached the network
+
+
+def test_a_virtual_dataset_cannot_read_files(served: Served, target: Target) -> None:
+    """Roles that may create datasets get one whose SQL reads a file refused, or its data refused."""
+    admin = served.admin()
+    database_id = admin.get(f"{served.base}/api/v1/database/").json()["result"][0]["id"]
+    forbidden = never_returned(served, target)
+    for role in ("admin", *ROLES):
+        session = admin if role == "admin" else served.session(role)
+        created = session.post(f"{served.base}/api/v1/dataset/", json={
+            "database": database_id, "schema": "marts", "table_name": f"probe_{role}",
+            "sql": f"SELECT file('{target.canary}') AS leaked"})
+        assert not any(secret in created.text for secret in forbidden), role
+        if created.status_code != 201:
+            continue  # the role may not create datasets, or the dataset's SQL was refused
+        data = session.post(f"{served.base}/api/v1/chart/data", json={
+            "datasource": {"id": created.json()["id"], "type": "table"},
+            "queries": [{"columns": ["leaked"], "metrics": [], "row_limit": 10}],
+            "result_format": "json", "result_type": "full"})
+        assert refused(data), (role, data.text[:300])
+        assert not any(secret in data.text for secret in forbidden), role
+
+
+def test_state_files_are_private(served: Served) -> None:
+    state = served.home / "superset"
+    assert state.stat().st_mode & 0o777 == 0o700
+    for name in ("secret_key", "users.json", "superset.db"):
+        assert (state / name).stat().st_mode & 0o777 == 0o600, name
