@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import requests
 
+from tests.browser import browser_page, log_in, render_dashboard
 from tests.reference_metrics import Reference
 from tests.superset_served import REPO, Served, chart_data, charts, dataset_id
 
@@ -205,46 +206,11 @@ def test_crm_gets_exactly_a_segments_contacts(served: Served) -> None:
 
 
 def test_dashboards_render_in_a_real_browser(served: Served) -> None:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1200})
-        page.goto(f"{served.base}/login/")
-        page.fill("input[name=username], #username", "admin")
-        page.fill("input[name=password], #password", served.admin_password)
-        page.keyboard.press("Enter")
-        page.wait_for_url(lambda url: "/login" not in url, timeout=60_000)
+    with browser_page() as page:
+        log_in(page, served.base, "admin", served.admin_password)
         for slug in SLUGS:
-            page.goto(f"{served.base}/superset/dashboard/{slug}/?standalone=1")
-            holders = page.locator("[data-test='dashboard-component-chart-holder']")
-            holders.first.wait_for(timeout=120_000)
-            deadline = time.time() + 180
-            while time.time() < deadline and page.locator(".loading, [aria-label='Loading']").count() > 0:
-                time.sleep(0.5)
-            page.wait_for_timeout(1500)
-            # Render all charts: scroll through the page (Superset lazy-loads charts off screen).
-            for _ in range(6):
-                page.mouse.wheel(0, 1200)
-                page.wait_for_timeout(400)
-            while time.time() < deadline and page.locator(".loading, [aria-label='Loading']").count() > 0:
-                time.sleep(0.5)
-            page.mouse.wheel(0, -20000)  # back to the top, so the sticky header doesn't cover the text
-            page.wait_for_timeout(1500)  # let the grid repaint before the full-page shot
-            page.screenshot(path=str(ARTIFACTS / f"{slug}.png"), full_page=True)
-            for index in range(holders.count()):
-                holder = holders.nth(index)
-                in_markdown = "el => !!(el.closest('.dashboard-markdown') || el.querySelector('.dashboard-markdown'))"
-                if holder.evaluate(in_markdown):
-                    continue  # the "how to read it" text
-                text = holder.inner_text()
-                rendered = holder.locator("canvas, svg, table, .header-line, .superset-legacy-chart-big-number").count()
-                if "No results" in text or "Error" in text or "error" in text.lower() or not rendered:
-                    problems.append((slug, index, text[:120]))
-        browser.close()
+            problems += render_dashboard(page, served.base, slug, ARTIFACTS / f"{slug}.png")
     assert problems == []
 
 
