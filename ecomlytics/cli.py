@@ -116,7 +116,9 @@ def build(
 ) -> None:
     """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
     from ecomlytics.build import run_dbt
+    from ecomlytics.warehouse import connect
 
+    connect()  # a warehouse held by another process fails here, in one line, before dbt starts
     ok = run_dbt("build", full_refresh=full_refresh, select=select, vars={"verify_all": True} if verify_all else None)
     if not ok:
         raise typer.Exit(code=1)
@@ -234,5 +236,16 @@ def run(
     run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port, bi_dsn=bi_warehouse)
 
 
+def entry() -> None:
+    """The console script: known operational errors as one line, not a traceback."""
+    from ecomlytics.warehouse import WarehouseInUse
+
+    try:
+        app()
+    except WarehouseInUse as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":
-    app()
+    entry()

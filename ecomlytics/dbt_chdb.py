@@ -34,15 +34,16 @@ PTH_NAME = "ecomlytics_dbt_chdb.pth"
 
 def _chdb_client(credentials):
     """dbt-clickhouse's client wrapper, connected to an in-process chDB engine."""
-    import clickhouse_connect
     from dbt.adapters.clickhouse import dbclient
     from dbt.adapters.clickhouse.httpclient import ChHttpClient
+
+    from ecomlytics.warehouse import open_embedded_client
 
     class ChChdbClient(ChHttpClient):
         def _create_client(self, credentials):
             path = Path(credentials.host).expanduser().resolve()
             path.mkdir(parents=True, exist_ok=True)
-            return clickhouse_connect.get_client(interface="chdb", path=str(path), settings=self._conn_settings)
+            return open_embedded_client(path, settings=self._conn_settings)
 
         def get_ch_setting(self, setting_name):
             # chDB reports every setting as read-only although a session may change it; without this

@@ -13,6 +13,9 @@ CONTACT_COLUMNS = [
     "as_of_date",
 ]
 CONSENT = {"email": "email_opt_in", "sms": "sms_opt_in", "push": "push_opt_in"}
+# The address a channel needs: a consent without one reaches nobody. Push goes to the app, whose
+# device tokens are not in the customers list, so a push consent needs no address here.
+ADDRESS = {"email": "email", "sms": "phone"}
 
 
 class ExportError(ValueError):
@@ -41,6 +44,8 @@ def contacts_query(client: Client, segments: list[str], macro_segments: list[str
         params["macros"] = macro_segments
     if only_consented:
         where.append(f"{CONSENT[only_consented]} = 1")
+        if only_consented in ADDRESS:
+            where.append(f"trimBoth({ADDRESS[only_consented]}) != ''")
     sql = f"SELECT {', '.join(CONTACT_COLUMNS)} FROM marts.rfm_customers"
     if where:
         sql += " WHERE " + " AND ".join(where)

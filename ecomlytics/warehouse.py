@@ -92,12 +92,47 @@ def config(dsn: str | None = None) -> WarehouseConfig:
     return parse_dsn(warehouse_dsn(dsn))
 
 
+class WarehouseInUse(RuntimeError):
+    """The embedded warehouse directory is held by another process (chDB allows one per directory)."""
+
+
+def holder_of(path: Path) -> str:
+    """Which process holds an embedded warehouse: the engine writes its PID into ``status``."""
+    try:
+        pid = next(line.split(":", 1)[1].strip() for line in (path / "status").read_text().splitlines()
+                   if line.startswith("PID:"))
+    except (OSError, StopIteration):
+        return "another process"
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        command = ""
+    return f"process {pid}" + (f" ({command})" if command else "")
+
+
+def open_embedded_client(path: Path, **kwargs) -> Client:
+    """A chDB client on ``path``; a directory held by another process is a WarehouseInUse error."""
+    from clickhouse_connect.driver.exceptions import ProgrammingError
+
+    try:
+        return clickhouse_connect.get_client(interface="chdb", path=str(path), **kwargs)
+    except ProgrammingError as exc:
+        if "Error initializing EmbeddedServer" not in str(exc):
+            raise
+        raise WarehouseInUse(
+            f"the embedded warehouse {path} is in use by {holder_of(path)}. Only one process may open it: "
+            "stop that process (e.g. Ctrl-C in the terminal running `ecomlytics serve`), or let the serving "
+            "process refresh itself (`ecomlytics serve --refresh-every MIN --inbox DIR`).") from None
+
+
 def connect(dsn: str | None = None, **settings) -> Client:
     """A clickhouse-connect Client for the configured warehouse."""
     cfg = config(dsn)
     if cfg.embedded:
         cfg.path.mkdir(parents=True, exist_ok=True)
-    client = clickhouse_connect.get_client(**cfg.client_kwargs(), settings=settings or None)
+        client = open_embedded_client(cfg.path, settings=settings or None)
+    else:
+        client = clickhouse_connect.get_client(**cfg.client_kwargs(), settings=settings or None)
     _open_clients.add(client)
     return client
 

@@ -63,3 +63,32 @@ def test_docker_compose_points_the_app_at_the_clickhouse_server() -> None:
     assert services["clickhouse"]["environment"]["CLICKHOUSE_USER"] == cfg.username
     # No secret is written into the compose file itself.
     assert "${ECOMLYTICS_CH_PASSWORD" in services["clickhouse"]["environment"]["CLICKHOUSE_PASSWORD"]
+
+
+def test_a_warehouse_held_by_another_process_is_one_clear_line(tmp_path: Path) -> None:
+    """chDB lets one process open a directory; the CLI names the holder and what to do, no traceback."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    dsn = f"chdb://{tmp_path / 'wh'}"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from ecomlytics.warehouse import connect; "
+        f"client = connect({dsn!r}); client.query('SELECT 1'); print('open', flush=True); time.sleep(120)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        env = {**os.environ, "ECOMLYTICS_WAREHOUSE": dsn, "ECOMLYTICS_HOME": str(tmp_path / "home"),
+               "COLUMNS": "400"}
+        for command in (["kpi"], ["build"]):
+            started = time.time()
+            result = subprocess.run([sys.executable, "-m", "ecomlytics.cli", *command], env=env,
+                                    capture_output=True, text=True, timeout=120)
+            assert result.returncode == 1, result.stderr[-2000:]
+            assert f"is in use by process {holder.pid}" in result.stderr, result.stderr[-2000:]
+            assert "Traceback" not in result.stderr and "ecomlytics serve" in result.stderr
+            assert time.time() - started < 60, command
+    finally:
+        holder.kill()
+        holder.wait()
