@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 export_app = typer.Typer(help="Export data for scheduled jobs (no UI needed).", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+users_app = typer.Typer(help="Superset users and roles managed by ecomlytics.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -154,6 +156,35 @@ def serve(
     from ecomlytics.serve import serve as run_serve
 
     run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, bi_dsn=bi_warehouse)
+
+
+@users_app.command("reset")
+def users_reset(
+    usernames: Annotated[list[str] | None, typer.Argument(help="Users to give a new password: admin, analyst, "
+                                                               "marketing, finance, crm, executive.")] = None,
+    roles: Annotated[bool, typer.Option("--roles", help="Also set every role back to ecomlytics' definition "
+                                                        "(undoes permission changes made in the UI).")] = False,
+) -> None:
+    """Undo UI changes on purpose: `serve` creates users and roles only when missing and keeps the rest.
+
+    Role users get a new generated password (written to the state dir's superset/users.json and printed);
+    admin gets ECOMLYTICS_ADMIN_PASSWORD or the one in superset/admin_password. Embedded: run it while
+    nothing serves.
+    """
+    from ecomlytics.serve import create_superset_app
+    from ecomlytics.superset_setup import migrate_metadata, reset_users
+
+    if not usernames and not roles:
+        raise typer.BadParameter("name users to reset, or --roles")
+    migrate_metadata()
+    try:
+        passwords = reset_users(create_superset_app(), usernames or [], roles=roles)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    for username, password in passwords.items():
+        console.print(f"{username}: new password {password}")
+    if roles:
+        console.print("[green]roles reset[/] to ecomlytics' definitions")
 
 
 @app.command("clickhouse-config")

@@ -14,6 +14,7 @@ import secrets
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,7 +150,9 @@ def import_bundle(uri: str) -> None:
     ImportAssetsCommand(contents).run()
 
 
-def ensure_user(username: str, role_names: list[str], password: str, email: str) -> None:
+def ensure_user(username: str, role_names: list[str], password: str, email: str, reset: bool = False) -> bool:
+    """Create the user when missing; an existing one keeps its password and roles unless ``reset``.
+    Returns True when the user was created or reset."""
     from superset import security_manager
     from superset.extensions import db
 
@@ -157,10 +160,13 @@ def ensure_user(username: str, role_names: list[str], password: str, email: str)
     user = security_manager.find_user(username=username)
     if user is None:
         security_manager.add_user(username, username, "ecomlytics", email, roles, password=password)
-    else:
+    elif reset:
         user.roles = roles
         security_manager.reset_password(user.id, password)
+    else:
+        return False
     db.session.commit()
+    return True
 
 
 def dashboards_by_slug() -> dict:
@@ -174,16 +180,31 @@ def _shows_pii(dashboard) -> bool:
     return any(c.datasource is not None and c.datasource.table_name in PII_DATASETS for c in dashboard.slices)
 
 
-def ensure_roles() -> None:
-    """Create/update the roles: dashboards via DASHBOARD_RBAC, data via per-dataset access."""
+def _granted_ledger() -> Path:
+    """What serve granted each role last time: what an admin removed since is not granted again."""
+    return superset_dir() / "granted.json"
+
+
+def _permission_key(pvm) -> str:  # noqa: ANN001 - a FAB PermissionView
+    return f"{pvm.permission.name}|{pvm.view_menu.name}"
+
+
+def ensure_roles(reset: bool = False) -> None:
+    """Create the roles and grant what their dashboards need: dashboards via DASHBOARD_RBAC, data via
+    per-dataset access. A role that exists keeps what an admin changed: only grants new since the last
+    start (a new dataset or dashboard in the bundle) are added. ``reset`` sets every role to its spec."""
     from superset import security_manager
     from superset.connectors.sqla.models import SqlaTable
     from superset.extensions import db
 
+    ledger_path = _granted_ledger()
+    before = {} if reset or not ledger_path.exists() else json.loads(ledger_path.read_text())
+    granted = {}
     dashboards = dashboards_by_slug()
     gamma = security_manager.find_role("Gamma")
     sql_lab = security_manager.find_role("sql_lab")
     for spec in ROLES:
+        created = security_manager.find_role(spec.name) is None
         role = security_manager.add_role(spec.name)
         chosen = [d for d in dashboards.values() if spec.pii or not _shows_pii(d)] if spec.dashboards == ("*",) else [
             dashboards[s] for s in spec.dashboards if s in dashboards
@@ -200,26 +221,41 @@ def ensure_roles() -> None:
         for table in datasets.values():
             pvm = security_manager.add_permission_view_menu("datasource_access", table.perm)
             permissions.append(pvm)
-        role.permissions = permissions
+        fresh = created or reset or spec.name not in before
+        known = set(before.get(spec.name, {}).get("permissions", []))
+        if fresh:
+            role.permissions = permissions
+        else:
+            role.permissions = list(role.permissions) + [
+                p for p in permissions if _permission_key(p) not in known and p not in role.permissions]
+        linked = set(before.get(spec.name, {}).get("dashboards", []))
         for dashboard in chosen:
-            if role not in dashboard.roles:
+            if (fresh or dashboard.slug not in linked) and role not in dashboard.roles:
                 dashboard.roles.append(role)
+        granted[spec.name] = {"permissions": sorted({_permission_key(p) for p in permissions}),
+                              "dashboards": sorted(d.slug for d in chosen)}
     admin = security_manager.find_role("Admin")
     for dashboard in dashboards.values():
         if admin not in dashboard.roles:
             dashboard.roles.append(admin)
         dashboard.published = True
     db.session.commit()
+    _private_file(ledger_path, json.dumps(granted, indent=1))
 
 
-def ensure_role_users() -> dict[str, str]:
-    """One user per role (analyst, marketing, ...), passwords generated once into the state dir."""
+def ensure_role_users(reset: Iterable[str] = ()) -> dict[str, str]:
+    """One user per role (analyst, marketing, ...), created when missing with a password generated
+    into the state dir (users.json: the initial passwords). Users named in ``reset`` get a new password
+    and their role back."""
     path = superset_dir() / "users.json"
     passwords = json.loads(path.read_text()) if path.exists() else {}
+    reset = set(reset)
     for spec in ROLES:
         username = spec.name.lower()
-        passwords.setdefault(username, secrets.token_urlsafe(12))
-        ensure_user(username, [spec.name], passwords[username], f"{username}@ecomlytics.local")
+        if username in reset or username not in passwords:
+            passwords[username] = secrets.token_urlsafe(12)
+        ensure_user(username, [spec.name], passwords[username], f"{username}@ecomlytics.local",
+                    reset=username in reset)
     _private_file(path, json.dumps(passwords, indent=2))
     return passwords
 
@@ -239,7 +275,8 @@ def point_database_at_warehouse(uri: str, engine_params: dict) -> None:
 
 
 def prepare(app, bi_dsn: str | None = None) -> str:
-    """Everything serve needs, inside the app context. Returns the admin password."""
+    """Everything serve needs, inside the app context. Returns the admin password. Creates users and
+    roles only when missing: what an admin changed in the UI stays (``reset_users`` undoes it)."""
     uri, engine_params = bi_connection(config(), bi_warehouse_dsn(bi_dsn))
     password, generated = admin_password()
     with app.app_context():
@@ -252,6 +289,24 @@ def prepare(app, bi_dsn: str | None = None) -> str:
         print(f"Superset admin password (generated, shown once; kept in {superset_dir() / 'admin_password'}): "
               f"{password}")
     return password
+
+
+def reset_users(app, usernames: Iterable[str] = (), roles: bool = False) -> dict[str, str]:
+    """``ecomlytics users reset``: new passwords for the named users (``admin`` included: the admin
+    password from ECOMLYTICS_ADMIN_PASSWORD or the state dir), and with ``roles`` every role back to
+    its spec. Returns the new passwords of the role users reset."""
+    usernames = set(usernames)
+    role_users = {spec.name.lower() for spec in ROLES}
+    unknown = usernames - role_users - {"admin"}
+    if unknown:
+        raise ValueError(f"unknown users {sorted(unknown)}; ecomlytics manages admin and {sorted(role_users)}")
+    with app.app_context():
+        if roles:
+            ensure_roles(reset=True)
+        if "admin" in usernames:
+            ensure_user("admin", ["Admin"], admin_password()[0], "admin@ecomlytics.local", reset=True)
+        passwords = ensure_role_users(reset=usernames & role_users)
+    return {name: passwords[name] for name in usernames & role_users}
 
 
 def load_yaml(path: Path) -> dict:

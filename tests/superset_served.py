@@ -30,8 +30,46 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, base: str, home: Path, data: Path, password: str) -> None:
-        self.base, self.home, self.data, self.admin_password = base, home, data, password
+    """`ecomlytics serve` in its own process, on a warehouse built by `ecomlytics run --no-serve`."""
+
+    def __init__(self, home: Path, password: str) -> None:
+        self.home, self.admin_password = home, password
+        self.env = {**os.environ, "ECOMLYTICS_HOME": str(home), "ECOMLYTICS_WAREHOUSE": f"chdb://{home / 'warehouse'}",
+                    "ECOMLYTICS_ADMIN_PASSWORD": password}
+        self.data = home / "data" / f"sample-u{USERS}-d{DAYS}-s42"
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        (home / "inbox").mkdir(exist_ok=True)  # the serving process refreshes from here every minute
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess:
+        """An `ecomlytics` command with this instance's settings (embedded: only while stopped)."""
+        return subprocess.run([sys.executable, "-m", "ecomlytics.cli", *args], env=self.env, capture_output=True,
+                              text=True)
+
+    def start(self) -> None:
+        log = open(self.home / "serve.log", "a")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ecomlytics.cli", "serve", "--port", str(self.port), "--refresh-every", "1",
+             "--inbox", str(self.home / "inbox")], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("serve exited:\n" + (self.home / "serve.log").read_text()[-3000:])
+            try:
+                if requests.get(f"{self.base}/health", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(1)
+        raise RuntimeError("serve did not come up:\n" + (self.home / "serve.log").read_text()[-3000:])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+            self.proc = None
 
     def users(self) -> dict[str, str]:
         return json.loads((self.home / "superset" / "users.json").read_text())
@@ -53,35 +91,12 @@ class Served:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("superset-home")
-    env = {**os.environ, "ECOMLYTICS_HOME": str(home), "ECOMLYTICS_WAREHOUSE": f"chdb://{home / 'warehouse'}",
-           "ECOMLYTICS_ADMIN_PASSWORD": "admin-test-password"}
-    cli = [sys.executable, "-m", "ecomlytics.cli"]
-    subprocess.run([*cli, "run", "--no-serve", "--users", str(USERS), "--days", str(DAYS)], env=env, check=True,
-                   capture_output=True)
-    port = free_port()
-    log = open(home / "serve.log", "w")  # noqa: SIM115 - closed at teardown
-    (home / "inbox").mkdir()  # the serving process refreshes from here every minute (last test)
-    serve = [*cli, "serve", "--port", str(port), "--refresh-every", "1", "--inbox", str(home / "inbox")]
-    proc = subprocess.Popen(serve, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("serve exited:\n" + (home / "serve.log").read_text()[-3000:])
-        try:
-            if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(1)
-    else:
-        raise RuntimeError("serve did not come up:\n" + (home / "serve.log").read_text()[-3000:])
-    data = home / "data" / f"sample-u{USERS}-d{DAYS}-s42"
-    yield Served(base, home, data, "admin-test-password")
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    instance = Served(tmp_path_factory.mktemp("superset-home"), "admin-test-password")
+    built = instance.cli("run", "--no-serve", "--users", str(USERS), "--days", str(DAYS))
+    assert built.returncode == 0, built.stderr[-3000:]
+    instance.start()
+    yield instance
+    instance.stop()
 
 
 def charts(session: requests.Session, base: str) -> dict[str, int]:
