@@ -52,19 +52,35 @@ def normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
 
 
+SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+
 def kind_from_name(path: Path) -> str | None:
-    """The input kind a file name announces (visits_log.csv -> visits), or None."""
-    stem = path.name.lower()
-    for suffix in (".csv.gz", ".csv", ".parquet"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    else:
+    """The input kind a file name announces, or None.
+
+    A name is a contract stem (``orders_log``, ``orders``, ``visits``, ...; see ``InputSpec.file_names``)
+    followed by anything that does not start with a letter, then ``.csv``, ``.csv.gz`` or
+    ``.parquet``, case-insensitively: ``orders_log_2018-05-31.csv`` and ``ORDERS-2.csv.gz`` are orders,
+    ``ordersheet.csv`` is nothing. The longest matching stem wins, because stems are prefixes of
+    one another (``orders`` / ``orders_items``).
+    """
+    name = path.name.lower()
+    suffix = next((s for s in SUFFIXES if name.endswith(s)), None)
+    if suffix is None:
         return None
-    for spec in INPUTS.values():
-        if stem in spec.file_names:
-            return spec.kind
-    return None
+    base = name[: -len(suffix)]
+    matches = [
+        (len(stem), spec.kind)
+        for spec in INPUTS.values()
+        for stem in spec.file_names
+        if base.startswith(stem) and not base[len(stem) : len(stem) + 1].isalpha()
+    ]
+    return max(matches)[1] if matches else None
+
+
+def expected_names() -> str:
+    """The main name pattern of each input (`load --dir` takes the shorter stems too), for messages."""
+    return ", ".join(f"{spec.file_names[0]}*" for spec in INPUTS.values())
 
 
 def content_hash(path: Path) -> str:

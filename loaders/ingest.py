@@ -25,7 +25,15 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loaders.formats import PARQUET_MAGIC, InputError, Probe, content_hash, kind_from_name, probe
+from loaders.formats import (
+    PARQUET_MAGIC,
+    InputError,
+    Probe,
+    content_hash,
+    expected_names,
+    kind_from_name,
+    probe,
+)
 from loaders.parsing import is_text, reason_expr, typed
 from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, all_ddl
 
@@ -39,7 +47,7 @@ console = Console(stderr=True)
 class LoadResult:
     file: Path
     kind: str | None
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed | unknown (a directory's file whose name matches no input)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -51,6 +59,8 @@ class LoadResult:
         name = f"{self.file.name} ({self.kind or '?'})"
         if self.status == "skipped":
             return f"[yellow]skipped[/]  {name}: already loaded (same content as load {self.load_id})"
+        if self.status == "unknown":
+            return f"[red]unknown[/]  {self.file.name}: {self.error}"
         if self.status == "failed":
             return f"[red]FAILED[/]   {name}: {self.error}"
         return (
@@ -455,12 +465,19 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0][:500] if message.strip() else "unknown error"
 
 
-def discover(directory: Path) -> list[tuple[Path, str]]:
-    """Known inputs in a directory, chosen by file name, in contract order."""
+def discover(directory: Path) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """Every file in a directory: (recognised inputs in contract order then name order, the rest).
+
+    Several files of one input (daily exports) load in name order, so dated names load oldest
+    first and a later file's keyed rows replace an earlier one's. Sub-directories (``archive/``)
+    are not looked into.
+    """
     if not directory.is_dir():
         raise InputError(directory, "not a directory")
-    found = [(path, kind_from_name(path)) for path in sorted(directory.iterdir()) if path.is_file()]
-    return sorted(((p, k) for p, k in found if k), key=lambda pk: (KIND_ORDER.index(pk[1]), pk[0].name))
+    files = sorted((path for path in directory.iterdir() if path.is_file()), key=lambda p: (p.name.lower(), p.name))
+    found = [(path, kind_from_name(path)) for path in files]
+    known = sorted(((p, k) for p, k in found if k), key=lambda pk: KIND_ORDER.index(pk[1]))  # stable: name order kept
+    return known, [p for p, k in found if k is None]
 
 
 def load_files(
@@ -471,12 +488,18 @@ def load_files(
     client_factory=None,
     quiet: bool = False,
 ) -> list[LoadResult]:
-    """Load files (and every known input in ``directory``); one summary line per file."""
+    """Load files (and every recognised input in ``directory``); one summary line per file.
+
+    Every file of ``directory`` gets a result: loaded, skipped (same content already loaded),
+    failed, or ``unknown`` (its name matches no input; nothing is read from it).
+    """
     loader = Loader(client, client_factory)
     loader.prepare()
     todo: list[tuple[Path, str | None]] = [(Path(p), kind or kind_from_name(Path(p))) for p in paths]
+    unknown: list[Path] = []
     if directory is not None:
-        todo += discover(Path(directory))
+        known, unknown = discover(Path(directory))
+        todo += known
     results = []
     for path, file_kind in todo:
         if file_kind is None:
@@ -486,4 +509,22 @@ def load_files(
         results.append(result)
         if not quiet:
             console.print(result.summary())
+    for path in unknown:
+        result = LoadResult(path, None, "unknown", error=f"not recognised as an input (names: {expected_names()})")
+        results.append(result)
+        if not quiet:
+            console.print(result.summary())
     return results
+
+
+def tally(results: list[LoadResult]) -> dict[str, int]:
+    """Files per status (loaded, skipped, failed, unknown), for exit codes and log lines."""
+    counts = dict.fromkeys(("loaded", "skipped", "failed", "unknown"), 0)
+    for result in results:
+        counts[result.status] += 1
+    return counts
+
+
+def tally_line(counts: dict[str, int]) -> str:
+    """'2 loaded, 1 skipped, 0 failed, 1 unknown': the closing line of a directory load."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items())

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from loaders.formats import kind_from_name
 from loaders.ingest import load_files
 
 VISITS_HEADER = "Uid,Device,Start Ts,End Ts,Source Id,os,country,region,city"
@@ -251,13 +252,95 @@ def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path)
     assert rows(client, "SELECT count() FROM raw.visits") == [(2_000_000,)]
 
 
-def test_load_dir_picks_inputs_by_file_name(client, tmp_path: Path) -> None:
-    write(tmp_path / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])
-    write(tmp_path / "costs.csv", ["source_id,dt,costs", "1,2017-06-01,10.00"])
-    write(tmp_path / "notes.csv", ["a,b", "1,2"])
-    results = load_files(client, [], directory=tmp_path, quiet=True)
-    assert [(r.file.name, r.kind, r.status) for r in results] == [("visits_log.csv", "visits", "loaded"),
-                                                                   ("costs.csv", "costs", "loaded")]
+@pytest.mark.parametrize(("name", "kind"), [
+    ("orders_log.csv", "orders"),
+    ("orders_log_2018-05-31.csv", "orders"),
+    ("Orders-2018-05-31.CSV.GZ", "orders"),
+    ("orders.parquet", "orders"),
+    ("order_items_2018-05-31.csv", "order_items"),
+    ("orders_items.csv", "order_items"),  # `orders` is a prefix: the longest stem wins
+    ("VISITS_LOG.csv", "visits"),
+    ("visits_2018-05-31.csv.gz", "visits"),
+    ("costs_may.csv", "costs"),
+    ("customers.csv", "customers"),
+    ("events-1.parquet", "events"),
+    ("ordersheet.csv", None),  # a stem followed by a letter is another word
+    ("orders_log.csv.bak", None),
+    ("orders_log.json", None),
+    ("notes.csv", None),
+])
+def test_inputs_are_recognised_by_name_pattern(name: str, kind: str | None) -> None:
+    assert kind_from_name(Path(name)) == kind
+
+
+def _cli_load(*args: str) -> subprocess.CompletedProcess:
+    """`ecomlytics load ...` in a subprocess (it opens the embedded warehouse of $ECOMLYTICS_WAREHOUSE)."""
+    return subprocess.run([sys.executable, "-m", "ecomlytics.cli", "load", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=120)
+
+
+def test_load_dir_accounts_for_every_file(warehouse: str, tmp_path: Path) -> None:
+    from ecomlytics.warehouse import close_all, connect
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = "Uid,Buy Ts,Revenue,order_id"
+    # Daily files: the 31st corrects order A, so the result shows they loaded in name order.
+    write(inbox / "orders_log_2018-05-31.csv", [orders, "1,2018-05-31 09:00:00,2.00,A", "2,2018-05-31 10:00:00,3.00,B"])
+    write(inbox / "orders_log_2018-05-30.csv", [orders, "1,2018-05-30 09:00:00,1.00,A"])
+    write(inbox / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])
+    write(inbox / "notes.txt", ["not an input"])
+    (inbox / "archive").mkdir()  # directories are not files of the inbox
+    earlier = write(tmp_path / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])  # same content, loaded before
+    assert load_one(connect(warehouse), earlier).status == "loaded"
+    close_all()  # the CLI subprocess must own the embedded warehouse
+
+    first = _cli_load("--dir", str(inbox))
+    assert first.returncode == 1, first.stderr
+    lines = [line.split()[:2] for line in first.stderr.splitlines() if line.split()]
+    assert lines == [["skipped", "visits_log.csv"], ["loaded", "orders_log_2018-05-30.csv"],
+                     ["loaded", "orders_log_2018-05-31.csv"], ["unknown", "notes.txt:"],
+                     ["2", "loaded,"]], first.stderr
+    assert "notes.txt: not recognised as an input (names: visits_log*, orders_log*, costs*" in first.stderr
+    assert first.stderr.splitlines()[-1] == "2 loaded, 1 skipped, 0 failed, 1 unknown"
+
+    again = _cli_load("--dir", str(inbox), "--ignore-unknown")
+    assert again.returncode == 0, again.stderr
+    assert "0 loaded, 3 skipped, 0 failed, 1 unknown" in again.stderr
+
+    client = connect(warehouse)
+    assert rows(client, "SELECT order_id, revenue FROM raw.orders ORDER BY order_id") == [
+        ("A", Decimal("2.00")), ("B", Decimal("3.00"))]
+    assert rows(client, "SELECT count() FROM raw.visits") == [(2,)]
+    assert rows(client, "SELECT file_name, status FROM raw.load_log FINAL ORDER BY load_id") == [
+        (str(earlier), "loaded"), (str(inbox / "orders_log_2018-05-30.csv"), "loaded"),
+        (str(inbox / "orders_log_2018-05-31.csv"), "loaded")]
+
+
+def test_a_failed_file_in_the_directory_fails_the_command(warehouse: str, tmp_path: Path) -> None:
+    write(tmp_path / "costs.csv", ["source_id,dt", "1,2017-06-01"])  # no costs column
+    result = _cli_load("--dir", str(tmp_path), "--ignore-unknown")
+    assert result.returncode == 1
+    assert "missing required column(s) costs" in result.stderr
+
+
+def test_loaded_inbox_files_move_to_the_archive(client, tmp_path: Path) -> None:
+    from loaders.inbox import archive_done
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox / "costs_2017-06-01.csv", ["source_id,dt,costs", "1,2017-06-01,10.00"])
+    write(inbox / "costs_2017-06-02.csv", ["source_id,dt", "1,2017-06-02"])  # rejected: stays
+    write(inbox / "readme.md", ["# not an input"])  # unknown: stays
+    (inbox / "archive").mkdir()
+    write(inbox / "archive" / "costs_2017-06-01.csv", ["source_id,dt,costs"])  # an older file of that name
+    results = load_files(client, [], directory=inbox, quiet=True)
+    assert [(r.file.name, r.status) for r in results] == [
+        ("costs_2017-06-01.csv", "loaded"), ("costs_2017-06-02.csv", "failed"), ("readme.md", "unknown")]
+    moved = archive_done(inbox, results)
+    assert moved == [inbox / "archive" / f"{results[0].load_id}-costs_2017-06-01.csv"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["archive", "costs_2017-06-02.csv", "readme.md"]
+    assert moved[0].read_text() == "source_id,dt,costs\n1,2017-06-01,10.00\n"
 
 
 @pytest.mark.parametrize("compress", [False, True])
