@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,11 @@ class InputError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def compressed_file_error(path: Path) -> InputError:
+    """The one message for a .gz that cannot be decompressed to its end (not zlib's or the engine's)."""
+    return InputError(path, f"compressed file is truncated or corrupt: {path.name}")
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ def _read_csv_header(path: Path, compressed: bool) -> str:
     try:
         with opener(path, "rb") as handle:
             first = handle.readline(1 << 20)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
+        if compressed:
+            raise compressed_file_error(path) from exc
         raise InputError(path, f"unreadable: {exc}") from exc
     if b"\x00" in first:
         raise InputError(path, "not a CSV file (binary content)")
@@ -142,7 +150,13 @@ def probe(path: Path, kind: str, parquet_columns: list[str] | None = None) -> Pr
 
     by_key: dict[str, int] = {}
     for index, column in enumerate(header):
-        by_key.setdefault(normalise(column), index)
+        key = normalise(column)
+        if key and key in by_key:
+            # Which of the two holds the data is anyone's guess: refuse rather than pick one.
+            first = header[by_key[key]]
+            raise InputError(path, f"header names column {column!r} twice (fields {by_key[key] + 1} and {index + 1}"
+                             + (f", as {first!r})" if first != column else ")"))
+        by_key[key] = index
     positions = {c.name: by_key[normalise(c.name)] for c in spec.columns if normalise(c.name) in by_key}
     missing = [c for c in spec.required if c not in positions]
     if missing:

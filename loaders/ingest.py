@@ -17,6 +17,7 @@ import gzip
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +30,14 @@ from loaders.formats import (
     PARQUET_MAGIC,
     InputError,
     Probe,
+    compressed_file_error,
     content_hash,
     expected_names,
     kind_from_name,
     probe,
 )
-from loaders.parsing import is_text, reason_expr, typed
+from loaders.lines import CsvLines, sql_string
+from loaders.parsing import byte_checks, is_text, reason_expr, typed
 from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, all_ddl
 
 STAGE_DB = "raw_stage"
@@ -193,12 +196,8 @@ class Stage:
 
 
 def _source_columns(client: Client, path: Path) -> list[tuple[str, str]]:
-    rows = client.query(f"DESCRIBE TABLE file({_quote(str(path))}, 'Parquet')").result_rows
+    rows = client.query(f"DESCRIBE TABLE file({sql_string(str(path))}, 'Parquet')").result_rows
     return [(r[0], r[1]) for r in rows]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
@@ -208,7 +207,7 @@ def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
         if column.name not in p.positions:
             fields[column.name] = "''"
         elif p.fmt == "CSV":
-            fields[column.name] = f"trimBoth(c{p.positions[column.name]})"
+            fields[column.name] = f"trimBoth({CsvLines.field(p.positions[column.name])})"
         else:
             source = f"`{p.source_names[column.name]}`"
             source_type = parquet_types.get(p.source_names[column.name], "")
@@ -223,24 +222,33 @@ def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
 def _default(column: Column) -> str:
     if column.ch_type.startswith("Nullable"):
         return "NULL"
-    return "''" if is_text(column) else f"defaultValueOfTypeName({_quote(column.ch_type)})"
+    return "''" if is_text(column) else f"defaultValueOfTypeName({sql_string(column.ch_type)})"
 
 
 def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: str,
                parquet_types: dict[str, str] | None = None) -> str:
-    """SELECT turning the source's fields into staging rows (typed values + reason + raw line)."""
+    """SELECT turning the source's rows into staging rows (typed values + reason + raw line).
+
+    CSV: ``source`` yields lines (a ``line`` column, header included) and ``line_expr`` numbers
+    them from 1. Parquet: ``source`` yields the file's columns and ``line_expr`` numbers rows.
+    """
     spec = p.spec
     text = _text_fields(p, parquet_types or {})
     inner = [f"{expr} AS `t_{name}`" for name, expr in text.items()]
-    inner += [f"{typed(c, f'`t_{c.name}`')} AS `v_{c.name}`" for c in spec.columns if not is_text(c)]
-    inner.append(f"{line_expr} AS `_line`")
+    inner += [f"{typed(c, f'`t_{c.name}`', p.delimiter == ';')} AS `v_{c.name}`" for c in spec.columns
+              if not is_text(c)]
+    t_fields = {n: f"`t_{n}`" for n in text}
     if p.fmt == "CSV":
-        fields = ", ".join(f"c{i}" for i in range(len(p.header)))
-        inner.append(f"arrayStringConcat([{fields}], {_quote(p.delimiter)}) AS `_raw_all`")
+        lines = CsvLines(p.delimiter, len(p.header))
+        source, leading = lines.source(source, line_expr), lines.checks()
+        inner += [*CsvLines.COLUMNS, "`_l` AS `_raw_all`"]
     else:
-        inner.append("arrayStringConcat([" + ", ".join(f"`t_{n}`" for n in text) + "], ',') AS `_raw_all`")
+        leading = []
+        raw_all = "arrayStringConcat([" + ", ".join(t_fields.values()) + "], ',')"
+        inner += [f"{line_expr} AS `_line`", f"{raw_all} AS `_raw_all`"]
+    leading += byte_checks("`_raw_all`", t_fields)
     values = {c.name: f"`t_{c.name}`" if is_text(c) else f"`v_{c.name}`" for c in spec.columns}
-    reason = reason_expr(spec, {n: f"`t_{n}`" for n in text}, values)
+    reason = reason_expr(spec, t_fields, values, leading)
     outer = []
     for column in spec.columns:
         value = values[column.name]
@@ -250,24 +258,19 @@ def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: s
         elif not is_text(column) and not column.ch_type.startswith("Nullable"):
             value = f"ifNull({value}, {_default(column)})"
         outer.append(f"{value} AS `{column.name}`")
+    # The raw line is kept for quarantined rows only; invalid UTF-8 in it becomes U+FFFD so that
+    # raw.quarantine stays readable by every client.
     outer += [f"toUInt64({load_id}) AS `load_id`", "`_line`", f"{reason} AS `_reason`",
-              "if(`_reason` = '', '', `_raw_all`) AS `_raw`"]
+              "if(`_reason` = '', '', toValidUTF8(`_raw_all`)) AS `_raw`"]
     return (
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source})"
     )
 
 
-def csv_settings(p: Probe) -> dict[str, object]:
-    return {
-        "input_format_csv_skip_first_lines": 1,
-        "format_csv_delimiter": p.delimiter,
-        "input_format_csv_allow_variable_number_of_columns": 1,
-        "input_format_csv_empty_as_default": 1,
-        "input_format_csv_trim_whitespaces": 0,
-        # Parse and write with every core: parsing, not I/O, bounds a load.
-        "max_insert_threads": 2,
-        "parallel_view_processing": 1,
-    }
+# Parse and write with every core: parsing, not I/O, bounds a load.
+INSERT_SETTINGS: dict[str, object] = {"max_insert_threads": 2, "parallel_view_processing": 1}
+COMPRESSION_ERRORS = ("ZLIB_INFLATE_FAILED", "inflate failed", "Compressed file ended", "CRC check failed",
+                      "Not a gzipped file", "Error -3 while decompressing")
 
 
 class _Progress:
@@ -391,7 +394,10 @@ class Loader:
             result.error = exc.reason
             self._fail(result, file_hash, started)
         except Exception as exc:  # noqa: BLE001 - any engine error rejects the file as a whole
-            result.error = _first_line(str(exc))
+            message = str(exc)
+            if any(marker in message for marker in COMPRESSION_ERRORS):
+                message = compressed_file_error(path).reason
+            result.error = _first_line(message)
             self._fail(result, file_hash, started)
         finally:
             result.seconds = time.perf_counter() - clock
@@ -407,13 +413,12 @@ class Loader:
             raise InputError(path, f"not a readable Parquet file: {_first_line(str(exc))}") from exc
 
     def _stage_rows(self, p: Probe, stage: Stage, file_hash: str, load_id: int) -> None:
+        path = sql_string(str(p.path))
         if p.fmt == "Parquet":
-            source, settings = f"file({_quote(str(p.path))}, 'Parquet')", {}
-            line_expr = "_row_number + 1"
+            source, line_expr = f"file({path}, 'Parquet')", "_row_number + 1"
         elif self.embedded:
-            structure = ", ".join(f"c{i} String" for i in range(len(p.header)))
-            source = f"file({_quote(str(p.path))}, 'CSV', {_quote(structure)})"
-            settings, line_expr = csv_settings(p), "_row_number + 2"
+            compression = "'gzip'" if p.path.name.lower().endswith(".gz") else "'none'"
+            source, line_expr = f"file({path}, 'LineAsString', 'line String', {compression})", "_row_number + 1"
         else:
             self._stream_csv(p, stage, file_hash, load_id)
             return
@@ -421,25 +426,29 @@ class Loader:
         with _Progress(self.client_factory, marker, p.path, f"loading {p.path.name}"):
             self.client.command(
                 f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, line_expr)}",
-                settings=settings,
+                settings=INSERT_SETTINGS,
             )
 
     def _stream_csv(self, p: Probe, stage: Stage, file_hash: str, load_id: int) -> None:
-        """Server mode: the file is on this machine, so stream it into a text staging table first.
+        """Server mode: the file is on this machine, so stream its lines into a staging table first.
 
-        A Log table keeps the rows in file order, so rowNumberInAllBlocks() (one reading thread)
-        gives each row its line number; then the same validating SELECT runs inside the server.
+        A Log table keeps the lines in file order, so rowNumberInAllBlocks() (one reading thread)
+        gives each its line number; then the same validating SELECT runs inside the server.
         """
         text_table = f"`{STAGE_DB}`.`{p.spec.table}_{load_id}_text`"
         stage.extra_tables.append(text_table)
-        columns = ", ".join(f"c{i} String" for i in range(len(p.header)))
-        self.client.command(f"CREATE TABLE {text_table} ({columns}) ENGINE = Log")
+        self.client.command(f"CREATE TABLE {text_table} (line String) ENGINE = Log")
         opener = gzip.open if p.path.name.lower().endswith(".gz") else open
-        with opener(p.path, "rb") as handle:
-            self.client.raw_insert(text_table, insert_block=iter(lambda: handle.read(1 << 20), b""),
-                                   settings=csv_settings(p), fmt="CSV")
-        source = f"(SELECT *, rowNumberInAllBlocks() AS _n FROM {text_table})"
-        self.client.command(f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, '_n + 2')}",
+        try:
+            with opener(p.path, "rb") as handle:
+                self.client.raw_insert(text_table, insert_block=iter(lambda: handle.read(1 << 20), b""),
+                                       fmt="LineAsString")
+        except (EOFError, OSError, zlib.error) as exc:
+            if opener is gzip.open:
+                raise compressed_file_error(p.path) from exc
+            raise
+        source = f"(SELECT line, rowNumberInAllBlocks() AS _n FROM {text_table})"
+        self.client.command(f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, '_n + 1')}",
                             settings={"max_threads": 1})
 
     def _fail(self, result: LoadResult, file_hash: str, started: datetime) -> None:
