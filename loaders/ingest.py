@@ -130,7 +130,7 @@ class Stage:
         prefix = f"`{STAGE_DB}`.`{spec.table}_{load_id}"
         self.entry, self.good, self.bad = f"{prefix}_in`", f"{prefix}_good`", f"{prefix}_bad`"
         self.next = f"{prefix}_next`"
-        self.extra_tables: list[str] = []
+        self.text = f"{prefix}_text`"  # server mode: the file's lines, streamed from this machine
 
     def create(self) -> None:
         spec = self.spec
@@ -191,7 +191,7 @@ class Stage:
     def drop(self) -> None:
         for suffix in ("_mv_good`", "_mv_bad`"):
             self.client.command(f"DROP TABLE IF EXISTS {self.entry[:-1]}{suffix}")
-        for table in (self.entry, self.good, self.bad, self.next, *self.extra_tables):
+        for table in (self.entry, self.good, self.bad, self.next, self.text):
             self.client.command(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -435,8 +435,7 @@ class Loader:
         A Log table keeps the lines in file order, so rowNumberInAllBlocks() (one reading thread)
         gives each its line number; then the same validating SELECT runs inside the server.
         """
-        text_table = f"`{STAGE_DB}`.`{p.spec.table}_{load_id}_text`"
-        stage.extra_tables.append(text_table)
+        text_table = stage.text
         self.client.command(f"CREATE TABLE {text_table} (line String) ENGINE = Log")
         opener = gzip.open if p.path.name.lower().endswith(".gz") else open
         try:
