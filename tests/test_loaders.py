@@ -477,3 +477,20 @@ def test_decimal_commas_are_read_in_semicolon_files_only(client, tmp_path: Path,
         ("a", Decimal("4.50")), ("b", Decimal("10.25")), ("d", Decimal("7.50")), ("f", Decimal("4.50"))]
     assert rows(client, "SELECT file_name, line_number, reason FROM raw.quarantine ORDER BY file_name") == [
         (str(semicolons), 4, "unparsable revenue: 1.234,50"), (str(commas), 2, "unparsable revenue: 4,50")]
+
+
+@both_paths
+@pytest.mark.parametrize("lines", [
+    ['"3","desk,top","2017-06-01 10:00:00","2017-06-01 10:01:00","4",""'],  # quote-all, delimiter inside
+    ['3,"desk,top",2017-06-01 10:00:00,2017-06-01 10:01:00,4,'],  # quoted where needed
+    ['3,"desk,top", "2017-06-01 10:00:00" ,2017-06-01 10:01:00,"4",""'],  # spaces around quotes
+], ids=["quote-all", "minimal", "spaced"])
+def test_quoting_styles_give_the_same_values(client, tmp_path: Path, lines: list[str], streamed: bool) -> None:
+    escaped = '7,"say ""hi""",2017-06-01 10:00:00,2017-06-01 10:01:00,"4","a;b"'  # "" inside quotes is one "
+    strings = '8,"touch",2017-06-01 10:00:00,2017-06-01 10:01:00,4,"iOS"'  # only text quoted
+    path = write(tmp_path / "visits_log.csv", [SHORT_HEADER, *lines, escaped, strings])
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 3, 0)
+    assert rows(client, "SELECT uid, device, start_ts, source_id, os FROM raw.visits ORDER BY uid") == [
+        (3, "desk,top", datetime(2017, 6, 1, 10), 4, ""), (7, 'say "hi"', datetime(2017, 6, 1, 10), 4, "a;b"),
+        (8, "touch", datetime(2017, 6, 1, 10), 4, "iOS")]
