@@ -494,3 +494,31 @@ def test_quoting_styles_give_the_same_values(client, tmp_path: Path, lines: list
     assert rows(client, "SELECT uid, device, start_ts, source_id, os FROM raw.visits ORDER BY uid") == [
         (3, "desk,top", datetime(2017, 6, 1, 10), 4, ""), (7, 'say "hi"', datetime(2017, 6, 1, 10), 4, "a;b"),
         (8, "touch", datetime(2017, 6, 1, 10), 4, "iOS")]
+
+
+def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """serve --refresh-every --inbox --archive-loaded: one scheduled refresh (dbt stubbed out)."""
+    import ecomlytics.build
+    from ecomlytics.serve import refresh_once
+    from ecomlytics.warehouse import connect
+
+    builds = []
+    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command: builds.append(command) or True)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = "Uid,Buy Ts,Revenue,order_id"
+    write(inbox / "orders_log_2018-05-30.csv", [orders, "1,2018-05-30 09:00:00,1.00,A"])
+    write(inbox / "orders_log_2018-05-31.csv", [orders, "1,2018-05-31 09:00:00,2.00,A", "2,2018-05-31 10:00:00,x,B"])
+    write(inbox / "orders.xlsx", ["not an input"])
+    refresh_once(inbox, archive_loaded=True)
+    log = capsys.readouterr().err
+    assert "unknown  orders.xlsx: not recognised as an input" in log
+    assert "scheduled refresh, inbox: 2 loaded, 0 skipped, 0 failed, 1 unknown" in log
+    assert builds == ["build"]
+    assert sorted(p.name for p in inbox.rglob("*") if p.is_file()) == [
+        "orders.xlsx", "orders_log_2018-05-30.csv", "orders_log_2018-05-31.csv"]
+    assert sorted(p.name for p in (inbox / "archive").iterdir()) == [
+        "orders_log_2018-05-30.csv", "orders_log_2018-05-31.csv"]
+    client = connect(warehouse)
+    assert rows(client, "SELECT order_id, revenue FROM raw.orders") == [("A", Decimal("2.00"))]
+    assert rows(client, "SELECT line_number, reason FROM raw.quarantine") == [(3, "unparsable revenue: x")]
