@@ -269,8 +269,8 @@ def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: s
 
 # Parse and write with every core: parsing, not I/O, bounds a load.
 INSERT_SETTINGS: dict[str, object] = {"max_insert_threads": 2, "parallel_view_processing": 1}
-COMPRESSION_ERRORS = ("ZLIB_INFLATE_FAILED", "inflate failed", "Compressed file ended", "CRC check failed",
-                      "Not a gzipped file", "Error -3 while decompressing")
+# The engine's words for a .gz it cannot inflate to the end (truncated, corrupt, no CRC trailer).
+INFLATE_ERRORS = ("ZLIB_INFLATE_FAILED", "inflate failed")
 
 
 class _Progress:
@@ -395,7 +395,7 @@ class Loader:
             self._fail(result, file_hash, started)
         except Exception as exc:  # noqa: BLE001 - any engine error rejects the file as a whole
             message = str(exc)
-            if any(marker in message for marker in COMPRESSION_ERRORS):
+            if path.name.lower().endswith(".gz") and any(marker in message for marker in INFLATE_ERRORS):
                 message = compressed_file_error(path).reason
             result.error = _first_line(message)
             self._fail(result, file_hash, started)
