@@ -93,18 +93,26 @@ class Kind(StrEnum):
 def load(
     paths: Annotated[list[Path] | None, typer.Argument(help="Input files (CSV, CSV.gz, Parquet).")] = None,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Load every known input in DIR, chosen by file name.")
+        Path | None,
+        typer.Option("--dir", help="Load every input in DIR, recognised by name (orders_log*.csv, visits*, ...)."),
     ] = None,
     kind: Annotated[Kind | None, typer.Option(help="Input kind, when a file name does not tell.")] = None,
+    ignore_unknown: Annotated[
+        bool, typer.Option(help="Exit 0 even when files in DIR match no input (they are still listed).")
+    ] = False,
 ) -> None:
-    """Load input files into the raw layer: validated, quarantined, idempotent, all-or-nothing."""
+    """Load input files into the raw layer: validated, quarantined, idempotent, all-or-nothing.
+
+    Exit code 1 when a file failed, or when a file in DIR was not recognised (unless --ignore-unknown).
+    """
     from ecomlytics.warehouse import connect
-    from loaders.ingest import load_files
+    from loaders.ingest import load_files, tally, tally_line
 
     if not paths and not directory:
         raise typer.BadParameter("give files to load or --dir DIR")
-    results = load_files(connect(), paths or [], directory=directory, kind=kind.value if kind else None)
-    if any(r.status == "failed" for r in results):
+    counts = tally(load_files(connect(), paths or [], directory=directory, kind=kind.value if kind else None))
+    console.print(tally_line(counts))
+    if counts["failed"] or (counts["unknown"] and not ignore_unknown):
         raise typer.Exit(code=1)
 
 
@@ -143,6 +151,9 @@ def serve(
         int, typer.Option(help="Minutes between scheduled refreshes (load --dir inbox + dbt build); 0 = off.")
     ] = 0,
     inbox: Annotated[Path | None, typer.Option(help="Directory the scheduled refresh loads new files from.")] = None,
+    archive_loaded: Annotated[
+        bool, typer.Option(help="Move inbox files once loaded (or already loaded) to INBOX/archive/.")
+    ] = False,
     bi_warehouse: Annotated[
         str | None, typer.Option(help="Server mode: DSN of the read-only user the dashboards read the marts with "
                                       "(or ECOMLYTICS_BI_WAREHOUSE; see docs/security.md).")
@@ -155,7 +166,8 @@ def serve(
     """
     from ecomlytics.serve import serve as run_serve
 
-    run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, bi_dsn=bi_warehouse)
+    run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, archive_loaded=archive_loaded,
+              bi_dsn=bi_warehouse)
 
 
 @users_app.command("reset")

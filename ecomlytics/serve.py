@@ -29,19 +29,29 @@ def create_superset_app():
     return create_app()
 
 
-def refresh_once(inbox: Path | None) -> None:
-    """Load new files from the inbox (idempotent by content) and rebuild the marts."""
+def refresh_once(inbox: Path | None, archive_loaded: bool = False) -> None:
+    """Load new files from the inbox (idempotent by content) and rebuild the marts.
+
+    The inbox follows `ecomlytics load --dir`'s rules: every file is logged as loaded, skipped,
+    failed or unknown (name matches no input); a failed or unknown file does not stop the refresh.
+    """
     from ecomlytics.build import run_dbt
     from ecomlytics.warehouse import connect
-    from loaders.ingest import load_files
+    from loaders.inbox import archive_done
+    from loaders.ingest import load_files, tally, tally_line
 
     if inbox is not None and inbox.is_dir():
-        load_files(connect(), [], directory=inbox)
+        results = load_files(connect(), [], directory=inbox)
+        counts = tally(results)
+        console.print(f"scheduled refresh, inbox: {tally_line(counts)}")
+        if archive_loaded:
+            for path in archive_done(inbox, results):
+                console.print(f"archived {path}")
     if not run_dbt("build"):
         console.print("[red]scheduled refresh: dbt build failed[/]")
 
 
-def start_refresher(app, every_min: int, inbox: Path | None) -> threading.Thread:
+def start_refresher(app, every_min: int, inbox: Path | None, archive_loaded: bool = False) -> threading.Thread:
     """A daemon thread that refreshes every ``every_min`` minutes inside the serving process."""
 
     def loop() -> None:
@@ -49,7 +59,7 @@ def start_refresher(app, every_min: int, inbox: Path | None) -> threading.Thread
             time.sleep(every_min * 60)
             console.print(f"[bold]scheduled refresh[/] (every {every_min} min)")
             try:
-                refresh_once(inbox)
+                refresh_once(inbox, archive_loaded)
                 with app.app_context():
                     from superset.extensions import cache_manager
 
@@ -62,8 +72,14 @@ def start_refresher(app, every_min: int, inbox: Path | None) -> threading.Thread
     return thread
 
 
-def serve(host: str = "127.0.0.1", port: int = 8088, refresh_every_min: int = 0, inbox: Path | None = None,
-          bi_dsn: str | None = None) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8088,
+    refresh_every_min: int = 0,
+    inbox: Path | None = None,
+    archive_loaded: bool = False,
+    bi_dsn: str | None = None,
+) -> None:
     """Prepare Superset (metadata, admin, bundle, roles) and serve it until interrupted."""
     from waitress import serve as waitress_serve
 
@@ -77,7 +93,7 @@ def serve(host: str = "127.0.0.1", port: int = 8088, refresh_every_min: int = 0,
     app = create_superset_app()
     prepare(app, bi_dsn)
     if refresh_every_min > 0:
-        start_refresher(app, refresh_every_min, inbox)
+        start_refresher(app, refresh_every_min, inbox, archive_loaded)
     console.print(f"[green]dashboards:[/] http://{host}:{port}/  (user admin)  warehouse: {cfg.redacted()}")
     if cfg.embedded:
         console.print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,11 @@ class InputError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def compressed_file_error(path: Path) -> InputError:
+    """The one message for a .gz that cannot be decompressed to its end (not zlib's or the engine's)."""
+    return InputError(path, f"compressed file is truncated or corrupt: {path.name}")
 
 
 @dataclass(frozen=True)
@@ -52,19 +58,35 @@ def normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name.replace("\ufeff", "")).lower()
 
 
+SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+
 def kind_from_name(path: Path) -> str | None:
-    """The input kind a file name announces (visits_log.csv -> visits), or None."""
-    stem = path.name.lower()
-    for suffix in (".csv.gz", ".csv", ".parquet"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
-    else:
+    """The input kind a file name announces, or None.
+
+    A name is a contract stem (``orders_log``, ``orders``, ``visits``, ...; see ``InputSpec.file_names``)
+    followed by anything that does not start with a letter, then ``.csv``, ``.csv.gz`` or
+    ``.parquet``, case-insensitively: ``orders_log_2018-05-31.csv`` and ``ORDERS-2.csv.gz`` are orders,
+    ``ordersheet.csv`` is nothing. The longest matching stem wins, because stems are prefixes of
+    one another (``orders`` / ``orders_items``).
+    """
+    name = path.name.lower()
+    suffix = next((s for s in SUFFIXES if name.endswith(s)), None)
+    if suffix is None:
         return None
-    for spec in INPUTS.values():
-        if stem in spec.file_names:
-            return spec.kind
-    return None
+    base = name[: -len(suffix)]
+    matches = [
+        (len(stem), spec.kind)
+        for spec in INPUTS.values()
+        for stem in spec.file_names
+        if base.startswith(stem) and not base[len(stem) : len(stem) + 1].isalpha()
+    ]
+    return max(matches)[1] if matches else None
+
+
+def expected_names() -> str:
+    """The main name pattern of each input (`load --dir` takes the shorter stems too), for messages."""
+    return ", ".join(f"{spec.file_names[0]}*" for spec in INPUTS.values())
 
 
 def content_hash(path: Path) -> str:
@@ -81,7 +103,9 @@ def _read_csv_header(path: Path, compressed: bool) -> str:
     try:
         with opener(path, "rb") as handle:
             first = handle.readline(1 << 20)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
+        if compressed:
+            raise compressed_file_error(path) from exc
         raise InputError(path, f"unreadable: {exc}") from exc
     if b"\x00" in first:
         raise InputError(path, "not a CSV file (binary content)")
@@ -126,7 +150,13 @@ def probe(path: Path, kind: str, parquet_columns: list[str] | None = None) -> Pr
 
     by_key: dict[str, int] = {}
     for index, column in enumerate(header):
-        by_key.setdefault(normalise(column), index)
+        key = normalise(column)
+        if key and key in by_key:
+            # Which of the two holds the data is anyone's guess: refuse rather than pick one.
+            first = header[by_key[key]]
+            raise InputError(path, f"header names column {column!r} twice (fields {by_key[key] + 1} and {index + 1}"
+                             + (f", as {first!r})" if first != column else ")"))
+        by_key[key] = index
     positions = {c.name: by_key[normalise(c.name)] for c in spec.columns if normalise(c.name) in by_key}
     missing = [c for c in spec.required if c not in positions]
     if missing:

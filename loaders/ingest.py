@@ -17,6 +17,7 @@ import gzip
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +26,18 @@ from clickhouse_connect.driver.client import Client
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loaders.formats import PARQUET_MAGIC, InputError, Probe, content_hash, kind_from_name, probe
-from loaders.parsing import is_text, reason_expr, typed
+from loaders.formats import (
+    PARQUET_MAGIC,
+    InputError,
+    Probe,
+    compressed_file_error,
+    content_hash,
+    expected_names,
+    kind_from_name,
+    probe,
+)
+from loaders.lines import CsvLines, sql_string
+from loaders.parsing import byte_checks, is_text, reason_expr, typed
 from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, all_ddl
 
 STAGE_DB = "raw_stage"
@@ -39,7 +50,7 @@ console = Console(stderr=True)
 class LoadResult:
     file: Path
     kind: str | None
-    status: str  # loaded | skipped | failed
+    status: str  # loaded | skipped | failed | unknown (a directory's file whose name matches no input)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -51,6 +62,8 @@ class LoadResult:
         name = f"{self.file.name} ({self.kind or '?'})"
         if self.status == "skipped":
             return f"[yellow]skipped[/]  {name}: already loaded (same content as load {self.load_id})"
+        if self.status == "unknown":
+            return f"[red]unknown[/]  {self.file.name}: {self.error}"
         if self.status == "failed":
             return f"[red]FAILED[/]   {name}: {self.error}"
         return (
@@ -117,7 +130,7 @@ class Stage:
         prefix = f"`{STAGE_DB}`.`{spec.table}_{load_id}"
         self.entry, self.good, self.bad = f"{prefix}_in`", f"{prefix}_good`", f"{prefix}_bad`"
         self.next = f"{prefix}_next`"
-        self.extra_tables: list[str] = []
+        self.text = f"{prefix}_text`"  # server mode: the file's lines, streamed from this machine
 
     def create(self) -> None:
         spec = self.spec
@@ -178,17 +191,13 @@ class Stage:
     def drop(self) -> None:
         for suffix in ("_mv_good`", "_mv_bad`"):
             self.client.command(f"DROP TABLE IF EXISTS {self.entry[:-1]}{suffix}")
-        for table in (self.entry, self.good, self.bad, self.next, *self.extra_tables):
+        for table in (self.entry, self.good, self.bad, self.next, self.text):
             self.client.command(f"DROP TABLE IF EXISTS {table}")
 
 
 def _source_columns(client: Client, path: Path) -> list[tuple[str, str]]:
-    rows = client.query(f"DESCRIBE TABLE file({_quote(str(path))}, 'Parquet')").result_rows
+    rows = client.query(f"DESCRIBE TABLE file({sql_string(str(path))}, 'Parquet')").result_rows
     return [(r[0], r[1]) for r in rows]
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
@@ -198,7 +207,7 @@ def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
         if column.name not in p.positions:
             fields[column.name] = "''"
         elif p.fmt == "CSV":
-            fields[column.name] = f"trimBoth(c{p.positions[column.name]})"
+            fields[column.name] = f"trimBoth({CsvLines.field(p.positions[column.name])})"
         else:
             source = f"`{p.source_names[column.name]}`"
             source_type = parquet_types.get(p.source_names[column.name], "")
@@ -213,24 +222,33 @@ def _text_fields(p: Probe, parquet_types: dict[str, str]) -> dict[str, str]:
 def _default(column: Column) -> str:
     if column.ch_type.startswith("Nullable"):
         return "NULL"
-    return "''" if is_text(column) else f"defaultValueOfTypeName({_quote(column.ch_type)})"
+    return "''" if is_text(column) else f"defaultValueOfTypeName({sql_string(column.ch_type)})"
 
 
 def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: str,
                parquet_types: dict[str, str] | None = None) -> str:
-    """SELECT turning the source's fields into staging rows (typed values + reason + raw line)."""
+    """SELECT turning the source's rows into staging rows (typed values + reason + raw line).
+
+    CSV: ``source`` yields lines (a ``line`` column, header included) and ``line_expr`` numbers
+    them from 1. Parquet: ``source`` yields the file's columns and ``line_expr`` numbers rows.
+    """
     spec = p.spec
     text = _text_fields(p, parquet_types or {})
     inner = [f"{expr} AS `t_{name}`" for name, expr in text.items()]
-    inner += [f"{typed(c, f'`t_{c.name}`')} AS `v_{c.name}`" for c in spec.columns if not is_text(c)]
-    inner.append(f"{line_expr} AS `_line`")
+    inner += [f"{typed(c, f'`t_{c.name}`', p.delimiter == ';')} AS `v_{c.name}`" for c in spec.columns
+              if not is_text(c)]
+    t_fields = {n: f"`t_{n}`" for n in text}
     if p.fmt == "CSV":
-        fields = ", ".join(f"c{i}" for i in range(len(p.header)))
-        inner.append(f"arrayStringConcat([{fields}], {_quote(p.delimiter)}) AS `_raw_all`")
+        lines = CsvLines(p.delimiter, len(p.header))
+        source, leading = lines.source(source, line_expr), lines.checks()
+        inner += [*CsvLines.COLUMNS, "`_l` AS `_raw_all`"]
     else:
-        inner.append("arrayStringConcat([" + ", ".join(f"`t_{n}`" for n in text) + "], ',') AS `_raw_all`")
+        leading = []
+        raw_all = "arrayStringConcat([" + ", ".join(t_fields.values()) + "], ',')"
+        inner += [f"{line_expr} AS `_line`", f"{raw_all} AS `_raw_all`"]
+    leading += byte_checks("`_raw_all`", t_fields)
     values = {c.name: f"`t_{c.name}`" if is_text(c) else f"`v_{c.name}`" for c in spec.columns}
-    reason = reason_expr(spec, {n: f"`t_{n}`" for n in text}, values)
+    reason = reason_expr(spec, t_fields, values, leading)
     outer = []
     for column in spec.columns:
         value = values[column.name]
@@ -240,24 +258,19 @@ def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: s
         elif not is_text(column) and not column.ch_type.startswith("Nullable"):
             value = f"ifNull({value}, {_default(column)})"
         outer.append(f"{value} AS `{column.name}`")
+    # The raw line is kept for quarantined rows only; invalid UTF-8 in it becomes U+FFFD so that
+    # raw.quarantine stays readable by every client.
     outer += [f"toUInt64({load_id}) AS `load_id`", "`_line`", f"{reason} AS `_reason`",
-              "if(`_reason` = '', '', `_raw_all`) AS `_raw`"]
+              "if(`_reason` = '', '', toValidUTF8(`_raw_all`)) AS `_raw`"]
     return (
         f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source})"
     )
 
 
-def csv_settings(p: Probe) -> dict[str, object]:
-    return {
-        "input_format_csv_skip_first_lines": 1,
-        "format_csv_delimiter": p.delimiter,
-        "input_format_csv_allow_variable_number_of_columns": 1,
-        "input_format_csv_empty_as_default": 1,
-        "input_format_csv_trim_whitespaces": 0,
-        # Parse and write with every core: parsing, not I/O, bounds a load.
-        "max_insert_threads": 2,
-        "parallel_view_processing": 1,
-    }
+# Parse and write with every core: parsing, not I/O, bounds a load.
+INSERT_SETTINGS: dict[str, object] = {"max_insert_threads": 2, "parallel_view_processing": 1}
+# The engine's words for a .gz it cannot inflate to the end (truncated, corrupt, no CRC trailer).
+INFLATE_ERRORS = ("ZLIB_INFLATE_FAILED", "inflate failed")
 
 
 class _Progress:
@@ -381,7 +394,10 @@ class Loader:
             result.error = exc.reason
             self._fail(result, file_hash, started)
         except Exception as exc:  # noqa: BLE001 - any engine error rejects the file as a whole
-            result.error = _first_line(str(exc))
+            message = str(exc)
+            if path.name.lower().endswith(".gz") and any(marker in message for marker in INFLATE_ERRORS):
+                message = compressed_file_error(path).reason
+            result.error = _first_line(message)
             self._fail(result, file_hash, started)
         finally:
             result.seconds = time.perf_counter() - clock
@@ -397,13 +413,12 @@ class Loader:
             raise InputError(path, f"not a readable Parquet file: {_first_line(str(exc))}") from exc
 
     def _stage_rows(self, p: Probe, stage: Stage, file_hash: str, load_id: int) -> None:
+        path = sql_string(str(p.path))
         if p.fmt == "Parquet":
-            source, settings = f"file({_quote(str(p.path))}, 'Parquet')", {}
-            line_expr = "_row_number + 1"
+            source, line_expr = f"file({path}, 'Parquet')", "_row_number + 1"
         elif self.embedded:
-            structure = ", ".join(f"c{i} String" for i in range(len(p.header)))
-            source = f"file({_quote(str(p.path))}, 'CSV', {_quote(structure)})"
-            settings, line_expr = csv_settings(p), "_row_number + 2"
+            compression = "'gzip'" if p.path.name.lower().endswith(".gz") else "'none'"
+            source, line_expr = f"file({path}, 'LineAsString', 'line String', {compression})", "_row_number + 1"
         else:
             self._stream_csv(p, stage, file_hash, load_id)
             return
@@ -411,25 +426,28 @@ class Loader:
         with _Progress(self.client_factory, marker, p.path, f"loading {p.path.name}"):
             self.client.command(
                 f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, line_expr)}",
-                settings=settings,
+                settings=INSERT_SETTINGS,
             )
 
     def _stream_csv(self, p: Probe, stage: Stage, file_hash: str, load_id: int) -> None:
-        """Server mode: the file is on this machine, so stream it into a text staging table first.
+        """Server mode: the file is on this machine, so stream its lines into a staging table first.
 
-        A Log table keeps the rows in file order, so rowNumberInAllBlocks() (one reading thread)
-        gives each row its line number; then the same validating SELECT runs inside the server.
+        A Log table keeps the lines in file order, so rowNumberInAllBlocks() (one reading thread)
+        gives each its line number; then the same validating SELECT runs inside the server.
         """
-        text_table = f"`{STAGE_DB}`.`{p.spec.table}_{load_id}_text`"
-        stage.extra_tables.append(text_table)
-        columns = ", ".join(f"c{i} String" for i in range(len(p.header)))
-        self.client.command(f"CREATE TABLE {text_table} ({columns}) ENGINE = Log")
+        text_table = stage.text
+        self.client.command(f"CREATE TABLE {text_table} (line String) ENGINE = Log")
         opener = gzip.open if p.path.name.lower().endswith(".gz") else open
-        with opener(p.path, "rb") as handle:
-            self.client.raw_insert(text_table, insert_block=iter(lambda: handle.read(1 << 20), b""),
-                                   settings=csv_settings(p), fmt="CSV")
-        source = f"(SELECT *, rowNumberInAllBlocks() AS _n FROM {text_table})"
-        self.client.command(f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, '_n + 2')}",
+        try:
+            with opener(p.path, "rb") as handle:
+                self.client.raw_insert(text_table, insert_block=iter(lambda: handle.read(1 << 20), b""),
+                                       fmt="LineAsString")
+        except (EOFError, OSError, zlib.error) as exc:
+            if opener is gzip.open:
+                raise compressed_file_error(p.path) from exc
+            raise
+        source = f"(SELECT line, rowNumberInAllBlocks() AS _n FROM {text_table})"
+        self.client.command(f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, '_n + 1')}",
                             settings={"max_threads": 1})
 
     def _fail(self, result: LoadResult, file_hash: str, started: datetime) -> None:
@@ -455,12 +473,19 @@ def _first_line(message: str) -> str:
     return message.strip().splitlines()[0][:500] if message.strip() else "unknown error"
 
 
-def discover(directory: Path) -> list[tuple[Path, str]]:
-    """Known inputs in a directory, chosen by file name, in contract order."""
+def discover(directory: Path) -> tuple[list[tuple[Path, str]], list[Path]]:
+    """Every file in a directory: (recognised inputs in contract order then name order, the rest).
+
+    Several files of one input (daily exports) load in name order, so dated names load oldest
+    first and a later file's keyed rows replace an earlier one's. Sub-directories (``archive/``)
+    are not looked into.
+    """
     if not directory.is_dir():
         raise InputError(directory, "not a directory")
-    found = [(path, kind_from_name(path)) for path in sorted(directory.iterdir()) if path.is_file()]
-    return sorted(((p, k) for p, k in found if k), key=lambda pk: (KIND_ORDER.index(pk[1]), pk[0].name))
+    files = sorted((path for path in directory.iterdir() if path.is_file()), key=lambda p: (p.name.lower(), p.name))
+    found = [(path, kind_from_name(path)) for path in files]
+    known = sorted(((p, k) for p, k in found if k), key=lambda pk: KIND_ORDER.index(pk[1]))  # stable: name order kept
+    return known, [p for p, k in found if k is None]
 
 
 def load_files(
@@ -471,12 +496,18 @@ def load_files(
     client_factory=None,
     quiet: bool = False,
 ) -> list[LoadResult]:
-    """Load files (and every known input in ``directory``); one summary line per file."""
+    """Load files (and every recognised input in ``directory``); one summary line per file.
+
+    Every file of ``directory`` gets a result: loaded, skipped (same content already loaded),
+    failed, or ``unknown`` (its name matches no input; nothing is read from it).
+    """
     loader = Loader(client, client_factory)
     loader.prepare()
     todo: list[tuple[Path, str | None]] = [(Path(p), kind or kind_from_name(Path(p))) for p in paths]
+    unknown: list[Path] = []
     if directory is not None:
-        todo += discover(Path(directory))
+        known, unknown = discover(Path(directory))
+        todo += known
     results = []
     for path, file_kind in todo:
         if file_kind is None:
@@ -486,4 +517,22 @@ def load_files(
         results.append(result)
         if not quiet:
             console.print(result.summary())
+    for path in unknown:
+        result = LoadResult(path, None, "unknown", error=f"not recognised as an input (names: {expected_names()})")
+        results.append(result)
+        if not quiet:
+            console.print(result.summary())
     return results
+
+
+def tally(results: list[LoadResult]) -> dict[str, int]:
+    """Files per status (loaded, skipped, failed, unknown), for exit codes and log lines."""
+    counts = dict.fromkeys(("loaded", "skipped", "failed", "unknown"), 0)
+    for result in results:
+        counts[result.status] += 1
+    return counts
+
+
+def tally_line(counts: dict[str, int]) -> str:
+    """'2 loaded, 1 skipped, 0 failed, 1 unknown': the closing line of a directory load."""
+    return ", ".join(f"{n} {status}" for status, n in counts.items())

@@ -44,16 +44,39 @@ def is_text(column: Column) -> bool:
     return column.ch_type in ("String", "LowCardinality(String)")
 
 
-def typed(column: Column, text: str) -> str:
-    """Expression parsing ``text`` (a String expression) into the column's type, NULL if it can't."""
+def typed(column: Column, text: str, decimal_comma: bool = False) -> str:
+    """Expression parsing ``text`` (a String expression) into the column's type, NULL if it can't.
+
+    ``decimal_comma``: money may be written ``4,50`` (semicolon-separated files, as European
+    exports do; in comma-separated files a comma can't be the decimal mark).
+    """
     if is_text(column):
         return text
+    if decimal_comma and column.ch_type == "Decimal(18, 2)":
+        text = f"replaceOne({text}, ',', '.')"
     return _PARSERS[column.ch_type].format(v=text)
 
 
-def reason_expr(spec: InputSpec, text: dict[str, str], value: dict[str, str]) -> str:
-    """First rule broken by the row, '' if none. ``text``/``value``: column -> raw / typed expression."""
-    checks: list[tuple[str, str]] = []
+def byte_checks(raw: str, text: dict[str, str]) -> list[tuple[str, str]]:
+    """(condition, reason) for a NUL byte or invalid UTF-8 in a contract column of the row.
+
+    Looked for in the whole raw row first (one cheap pass); only a row that has one pays for
+    finding the column. A column the contract does not read may hold anything.
+    """
+    checks = []
+    for label, bad in (("NUL byte", "position({v}, '\\0') > 0"), ("invalid UTF-8", "NOT isValidUTF8({v})")):
+        where = "multiIf(" + ", ".join(f"{bad.format(v=v)}, '{name}'" for name, v in text.items()) + ", '')"
+        checks.append((f"{bad.format(v=raw)} AND {where} != ''", f"concat('{label} in ', {where})"))
+    return checks
+
+
+def reason_expr(spec: InputSpec, text: dict[str, str], value: dict[str, str],
+                leading: list[tuple[str, str]] | None = None) -> str:
+    """First rule broken by the row, '' if none. ``text``/``value``: column -> raw / typed expression.
+
+    ``leading``: (condition, reason) checked first, about the row as a whole (malformed line, bytes).
+    """
+    checks: list[tuple[str, str]] = list(leading or [])
     for column in spec.columns:
         raw, parsed = text[column.name], value[column.name]
         if column.required:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from loaders.formats import kind_from_name
 from loaders.ingest import load_files
 
 VISITS_HEADER = "Uid,Device,Start Ts,End Ts,Source Id,os,country,region,city"
@@ -251,30 +252,274 @@ def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path)
     assert rows(client, "SELECT count() FROM raw.visits") == [(2_000_000,)]
 
 
-def test_load_dir_picks_inputs_by_file_name(client, tmp_path: Path) -> None:
-    write(tmp_path / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])
-    write(tmp_path / "costs.csv", ["source_id,dt,costs", "1,2017-06-01,10.00"])
-    write(tmp_path / "notes.csv", ["a,b", "1,2"])
-    results = load_files(client, [], directory=tmp_path, quiet=True)
-    assert [(r.file.name, r.kind, r.status) for r in results] == [("visits_log.csv", "visits", "loaded"),
-                                                                   ("costs.csv", "costs", "loaded")]
+@pytest.mark.parametrize(("name", "kind"), [
+    ("orders_log.csv", "orders"),
+    ("orders_log_2018-05-31.csv", "orders"),
+    ("Orders-2018-05-31.CSV.GZ", "orders"),
+    ("orders.parquet", "orders"),
+    ("order_items_2018-05-31.csv", "order_items"),
+    ("orders_items.csv", "order_items"),  # `orders` is a prefix: the longest stem wins
+    ("VISITS_LOG.csv", "visits"),
+    ("visits_2018-05-31.csv.gz", "visits"),
+    ("costs_may.csv", "costs"),
+    ("customers.csv", "customers"),
+    ("events-1.parquet", "events"),
+    ("ordersheet.csv", None),  # a stem followed by a letter is another word
+    ("orders_log.csv.bak", None),
+    ("orders_log.json", None),
+    ("notes.csv", None),
+])
+def test_inputs_are_recognised_by_name_pattern(name: str, kind: str | None) -> None:
+    assert kind_from_name(Path(name)) == kind
+
+
+def _cli_load(*args: str) -> subprocess.CompletedProcess:
+    """`ecomlytics load ...` in a subprocess (it opens the embedded warehouse of $ECOMLYTICS_WAREHOUSE)."""
+    return subprocess.run([sys.executable, "-m", "ecomlytics.cli", "load", *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"}, timeout=120)
+
+
+def test_load_dir_accounts_for_every_file(warehouse: str, tmp_path: Path) -> None:
+    from ecomlytics.warehouse import close_all, connect
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = "Uid,Buy Ts,Revenue,order_id"
+    # Daily files: the 31st corrects order A, so the result shows they loaded in name order.
+    write(inbox / "orders_log_2018-05-31.csv", [orders, "1,2018-05-31 09:00:00,2.00,A", "2,2018-05-31 10:00:00,3.00,B"])
+    write(inbox / "orders_log_2018-05-30.csv", [orders, "1,2018-05-30 09:00:00,1.00,A"])
+    write(inbox / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])
+    write(inbox / "notes.txt", ["not an input"])
+    (inbox / "archive").mkdir()  # directories are not files of the inbox
+    earlier = write(tmp_path / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS])  # same content, loaded before
+    assert load_one(connect(warehouse), earlier).status == "loaded"
+    close_all()  # the CLI subprocess must own the embedded warehouse
+
+    first = _cli_load("--dir", str(inbox))
+    assert first.returncode == 1, first.stderr
+    lines = [line.split()[:2] for line in first.stderr.splitlines() if line.split()]
+    assert lines == [["skipped", "visits_log.csv"], ["loaded", "orders_log_2018-05-30.csv"],
+                     ["loaded", "orders_log_2018-05-31.csv"], ["unknown", "notes.txt:"],
+                     ["2", "loaded,"]], first.stderr
+    assert "notes.txt: not recognised as an input (names: visits_log*, orders_log*, costs*" in first.stderr
+    assert first.stderr.splitlines()[-1] == "2 loaded, 1 skipped, 0 failed, 1 unknown"
+
+    again = _cli_load("--dir", str(inbox), "--ignore-unknown")
+    assert again.returncode == 0, again.stderr
+    assert "0 loaded, 3 skipped, 0 failed, 1 unknown" in again.stderr
+
+    client = connect(warehouse)
+    assert rows(client, "SELECT order_id, revenue FROM raw.orders ORDER BY order_id") == [
+        ("A", Decimal("2.00")), ("B", Decimal("3.00"))]
+    assert rows(client, "SELECT count() FROM raw.visits") == [(2,)]
+    assert rows(client, "SELECT file_name, status FROM raw.load_log FINAL ORDER BY load_id") == [
+        (str(earlier), "loaded"), (str(inbox / "orders_log_2018-05-30.csv"), "loaded"),
+        (str(inbox / "orders_log_2018-05-31.csv"), "loaded")]
+
+
+def test_a_failed_file_in_the_directory_fails_the_command(warehouse: str, tmp_path: Path) -> None:
+    write(tmp_path / "costs.csv", ["source_id,dt", "1,2017-06-01"])  # no costs column
+    result = _cli_load("--dir", str(tmp_path), "--ignore-unknown")
+    assert result.returncode == 1
+    assert "missing required column(s) costs" in result.stderr
+
+
+def test_loaded_inbox_files_move_to_the_archive(client, tmp_path: Path) -> None:
+    from loaders.inbox import archive_done
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox / "costs_2017-06-01.csv", ["source_id,dt,costs", "1,2017-06-01,10.00"])
+    write(inbox / "costs_2017-06-02.csv", ["source_id,dt", "1,2017-06-02"])  # rejected: stays
+    write(inbox / "readme.md", ["# not an input"])  # unknown: stays
+    (inbox / "archive").mkdir()
+    write(inbox / "archive" / "costs_2017-06-01.csv", ["source_id,dt,costs"])  # an older file of that name
+    results = load_files(client, [], directory=inbox, quiet=True)
+    assert [(r.file.name, r.status) for r in results] == [
+        ("costs_2017-06-01.csv", "loaded"), ("costs_2017-06-02.csv", "failed"), ("readme.md", "unknown")]
+    moved = archive_done(inbox, results)
+    assert moved == [inbox / "archive" / f"{results[0].load_id}-costs_2017-06-01.csv"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["archive", "costs_2017-06-02.csv", "readme.md"]
+    assert moved[0].read_text() == "source_id,dt,costs\n1,2017-06-01,10.00\n"
+
+
+def load_as(client, path: Path, kind: str, streamed: bool):
+    """Load through chDB's file() (embedded) or the server path (lines streamed from this machine)."""
+    from loaders.ingest import Loader
+
+    loader = Loader(client)
+    loader.prepare()
+    loader.embedded = not streamed  # streamed: as with an http(s) warehouse
+    return loader.load(path, kind)
+
+
+def quarantined(client) -> list[tuple[int, str, str]]:
+    return rows(client, "SELECT line_number, reason, raw_line FROM raw.quarantine ORDER BY line_number")
+
+
+both_paths = pytest.mark.parametrize("streamed", [False, True], ids=["file", "streamed"])
 
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_server_streaming_path_gives_the_same_rows_and_quarantine(client, tmp_path: Path, compress: bool) -> None:
     """The path used against a ClickHouse server (file streamed from this machine), run on chDB."""
-    from loaders.ingest import Loader
-
     end_before_start = "5,touch,2017-06-01 10:05:00,2017-06-01 10:00:00,4,,,,"
     bad_uid = "x,touch,2017-06-01 10:00:00,2017-06-01 10:00:00,4,,,,"
     lines = [VISITS_HEADER, *GOOD_VISITS, end_before_start, bad_uid, GOOD_VISITS[0].replace("2017-06-01", "2017-06-03")]
     path = write(tmp_path / f"visits_log.csv{'.gz' if compress else ''}", lines, compress=compress)
-    loader = Loader(client)
-    loader.prepare()
-    loader.embedded = False  # as with an http(s) warehouse
-    result = loader.load(path, "visits")
+    result = load_as(client, path, "visits", streamed=True)
     assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 5, 3, 2)
     assert rows(client, "SELECT line_number, reason FROM raw.quarantine ORDER BY line_number") == [
         (4, "End Ts earlier than Start Ts"), (5, "unparsable uid: x")]
     assert rows(client, "SELECT uid FROM raw.visits ORDER BY start_ts") == [
         (18446744073709551615,), (16879256277535980062,), (18446744073709551615,)]
+
+
+# Strict rows: each malformed case on its own, every line accounted for (read = loaded + quarantined).
+SHORT_HEADER = "Uid,Device,Start Ts,End Ts,Source Id,os"  # 6 fields
+
+
+def visit(uid: int, device: str = "touch", os_name: str = "iOS", source: str = "4") -> str:
+    return f"{uid},{device},2017-06-01 10:00:00,2017-06-01 10:01:00,{source},{os_name}"
+
+
+@both_paths
+def test_a_row_with_more_fields_than_the_header_is_quarantined(client, tmp_path: Path, streamed: bool) -> None:
+    shifted = "5,touch,2017-06-01 10:00:00,2017-06-01 10:01:00,3,iOS,extra"  # one field too many
+    # An empty line is no row, but line numbers stay those of the file.
+    path = write(tmp_path / "visits_log.csv", [SHORT_HEADER, visit(1), shifted, "", visit(2), visit(3) + ",,"])
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 4, 2, 2)
+    assert quarantined(client) == [(3, "7 fields, header has 6", shifted),
+                                   (6, "8 fields, header has 6", visit(3) + ",,")]
+    assert rows(client, "SELECT uid, source_id, os FROM raw.visits ORDER BY uid") == [(1, 4, "iOS"), (2, 4, "iOS")]
+
+
+@both_paths
+def test_invalid_utf8_and_nul_bytes_are_quarantined(client, tmp_path: Path, streamed: bool) -> None:
+    lines = [f"{SHORT_HEADER},note".encode(), visit(1).encode() + b",",
+             visit(2, device="tou\xffch").encode("latin-1") + b",",  # line 3: invalid UTF-8 in a text field
+             visit(3, os_name="i\x00OS").encode() + b",",  # line 4: NUL byte
+             b"\xff" + visit(4).encode() + b",",  # line 5: invalid UTF-8 in a number
+             visit(5).encode() + b",caf\xe9",  # line 6: a column the contract does not read may hold anything
+             visit(6, device="caf\u00e9").encode() + b","]  # valid UTF-8 beyond ASCII loads
+    path = tmp_path / "visits_log.csv"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 6, 3, 3)
+    assert quarantined(client) == [
+        (3, "invalid UTF-8 in device", visit(2, device="tou\ufffdch") + ","),  # kept readable: U+FFFD
+        (4, "NUL byte in os", visit(3, os_name="i\x00OS") + ","),
+        (5, "invalid UTF-8 in uid", "\ufffd" + visit(4) + ","),
+    ]
+    assert rows(client, "SELECT uid, device FROM raw.visits ORDER BY uid") == [
+        (1, "touch"), (5, "touch"), (6, "caf\u00e9")]
+
+
+def test_a_header_naming_a_column_twice_rejects_the_file(client, tmp_path: Path) -> None:
+    path = write(tmp_path / "visits_log.csv", [SHORT_HEADER + ",UID", visit(1) + ",2"])
+    result = load_one(client, path)
+    assert (result.status, result.error) == ("failed", "header names column 'UID' twice (fields 1 and 7, as 'Uid')")
+    assert rows(client, "SELECT count() FROM raw.visits") == [(0,)]
+    assert rows(client, "SELECT status, error FROM raw.load_log FINAL") == [("failed", result.error)]
+
+
+def _damaged_gzip(how: str) -> bytes:
+    import random
+
+    rng = random.Random(7)  # random uids: the compressed data is long enough to damage past the header
+    data = bytearray(gzip.compress("\n".join([SHORT_HEADER, *(visit(rng.getrandbits(63)) for _ in range(20_000))])
+                                   .encode() + b"\n"))
+    if how == "truncated":
+        return bytes(data[: len(data) // 2])
+    if how == "no trailer":
+        return bytes(data[:-8])  # every row there, but CRC and length missing
+    data[len(data) // 2: len(data) // 2 + 16] = bytes(16)
+    return bytes(data)
+
+
+@both_paths
+@pytest.mark.parametrize("how", ["truncated", "no trailer", "corrupt"])
+def test_a_damaged_gzip_loads_nothing_with_a_clear_error(client, tmp_path: Path, how: str, streamed: bool) -> None:
+    path = tmp_path / "visits_log.csv.gz"
+    path.write_bytes(_damaged_gzip(how))
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.error) == ("failed", "compressed file is truncated or corrupt: visits_log.csv.gz")
+    assert rows(client, "SELECT count() FROM raw.visits") == [(0,)]
+    assert rows(client, "SELECT count() FROM raw.quarantine") == [(0,)]
+    assert rows(client, "SELECT count() FROM system.tables WHERE database = 'raw_stage'") == [(0,)]
+
+
+@both_paths
+def test_an_unterminated_quote_is_quarantined_and_the_next_lines_load(client, tmp_path: Path, streamed: bool) -> None:
+    opened = '2,"touch,2017-06-01 10:00:00,2017-06-01 10:01:00,4,iOS'  # the quote never closes
+    quoted = '3,"desk""top, x",2017-06-01 10:00:00,2017-06-01 10:01:00,4," Mac OS "'  # well-formed quoting
+    path = write(tmp_path / "visits_log.csv", [SHORT_HEADER, visit(1), opened, visit(4), quoted, visit(5)],
+                 newline="\r\n")
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 5, 4, 1)
+    assert quarantined(client) == [(3, "unterminated quote opened on line 3", opened)]
+    assert rows(client, "SELECT uid, device, os FROM raw.visits ORDER BY uid") == [
+        (1, "touch", "iOS"), (3, 'desk"top, x', "Mac OS"), (4, "touch", "iOS"), (5, "touch", "iOS")]
+
+
+@both_paths
+def test_decimal_commas_are_read_in_semicolon_files_only(client, tmp_path: Path, streamed: bool) -> None:
+    (tmp_path / "a").mkdir()
+    semicolons = write(tmp_path / "a" / "orders_log.csv", [
+        "Uid;Buy Ts;Revenue;order_id", "1;2017-06-01 10:00:00;4,50;a", "2;2017-06-01 10:00:00;10.25;b",
+        "3;2017-06-01 10:00:00;1.234,50;c", "4;2017-06-01 10:00:00;\"7,5\";d"])
+    commas = write(tmp_path / "orders_log.csv", [
+        "Uid,Buy Ts,Revenue,order_id", '5,2017-06-01 10:00:00,"4,50",e', "6,2017-06-01 10:00:00,4.50,f"])
+    results = [load_as(client, path, "orders", streamed) for path in (semicolons, commas)]
+    assert [(r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) for r in results] == [
+        ("loaded", 4, 3, 1), ("loaded", 2, 1, 1)]
+    assert rows(client, "SELECT order_id, revenue FROM raw.orders ORDER BY order_id") == [
+        ("a", Decimal("4.50")), ("b", Decimal("10.25")), ("d", Decimal("7.50")), ("f", Decimal("4.50"))]
+    assert rows(client, "SELECT file_name, line_number, reason FROM raw.quarantine ORDER BY file_name") == [
+        (str(semicolons), 4, "unparsable revenue: 1.234,50"), (str(commas), 2, "unparsable revenue: 4,50")]
+
+
+@both_paths
+@pytest.mark.parametrize("lines", [
+    ['"3","desk,top","2017-06-01 10:00:00","2017-06-01 10:01:00","4",""'],  # quote-all, delimiter inside
+    ['3,"desk,top",2017-06-01 10:00:00,2017-06-01 10:01:00,4,'],  # quoted where needed
+    ['3,"desk,top", "2017-06-01 10:00:00" ,2017-06-01 10:01:00,"4",""'],  # spaces around quotes
+], ids=["quote-all", "minimal", "spaced"])
+def test_quoting_styles_give_the_same_values(client, tmp_path: Path, lines: list[str], streamed: bool) -> None:
+    escaped = '7,"say ""hi""",2017-06-01 10:00:00,2017-06-01 10:01:00,"4","a;b"'  # "" inside quotes is one "
+    strings = '8,"touch",2017-06-01 10:00:00,2017-06-01 10:01:00,4,"iOS"'  # only text quoted
+    path = write(tmp_path / "visits_log.csv", [SHORT_HEADER, *lines, escaped, strings])
+    result = load_as(client, path, "visits", streamed)
+    assert (result.status, result.rows_read, result.rows_loaded, result.rows_quarantined) == ("loaded", 3, 3, 0)
+    assert rows(client, "SELECT uid, device, start_ts, source_id, os FROM raw.visits ORDER BY uid") == [
+        (3, "desk,top", datetime(2017, 6, 1, 10), 4, ""), (7, 'say "hi"', datetime(2017, 6, 1, 10), 4, "a;b"),
+        (8, "touch", datetime(2017, 6, 1, 10), 4, "iOS")]
+
+
+def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path, monkeypatch, capsys) -> None:
+    """serve --refresh-every --inbox --archive-loaded: one scheduled refresh (dbt stubbed out)."""
+    import ecomlytics.build
+    from ecomlytics.serve import refresh_once
+    from ecomlytics.warehouse import connect
+
+    builds = []
+    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command: builds.append(command) or True)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = "Uid,Buy Ts,Revenue,order_id"
+    write(inbox / "orders_log_2018-05-30.csv", [orders, "1,2018-05-30 09:00:00,1.00,A"])
+    write(inbox / "orders_log_2018-05-31.csv", [orders, "1,2018-05-31 09:00:00,2.00,A", "2,2018-05-31 10:00:00,x,B"])
+    write(inbox / "orders.xlsx", ["not an input"])
+    refresh_once(inbox, archive_loaded=True)
+    log = capsys.readouterr().err
+    assert "unknown  orders.xlsx: not recognised as an input" in log
+    assert "scheduled refresh, inbox: 2 loaded, 0 skipped, 0 failed, 1 unknown" in log
+    assert builds == ["build"]
+    assert sorted(p.name for p in inbox.rglob("*") if p.is_file()) == [
+        "orders.xlsx", "orders_log_2018-05-30.csv", "orders_log_2018-05-31.csv"]
+    assert sorted(p.name for p in (inbox / "archive").iterdir()) == [
+        "orders_log_2018-05-30.csv", "orders_log_2018-05-31.csv"]
+    client = connect(warehouse)
+    assert rows(client, "SELECT order_id, revenue FROM raw.orders") == [("A", Decimal("2.00"))]
+    assert rows(client, "SELECT line_number, reason FROM raw.quarantine") == [(3, "unparsable revenue: x")]
