@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import re
+from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from clickhouse_connect.driver.client import Client
 
@@ -52,6 +55,22 @@ def contacts_query(client: Client, segments: list[str], macro_segments: list[str
     return sql + " ORDER BY monetary DESC, uid", params
 
 
+def write_contacts_csv(rows: list, handle: TextIO) -> None:
+    """Contacts as CSV exactly as stored: ids and phones unchanged (no formula-escape prefixes, which
+    break imports into mailing and SMS tools; the values come from the customers list, not from users
+    of the BI tool)."""
+    writer = csv.writer(handle)
+    writer.writerow(CONTACT_COLUMNS)
+    writer.writerows(rows)
+
+
+def export_file_name(segments: list[str], macro_segments: list[str], on: date) -> str:
+    """``contacts_lost-vip_2026-12-01.csv``: what the file holds and when it was taken."""
+    chosen = segments + macro_segments
+    label = "_".join(re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") for name in chosen) or "all"
+    return f"contacts_{label}_{on.isoformat()}.csv"
+
+
 def export_rfm_contacts(client: Client, out: Path, *, segments: list[str], macro_segments: list[str],
                         fmt: str = "csv", only_consented: str | None = None) -> int:
     """Write the contacts of the chosen segments to ``out``; returns the number of contacts."""
@@ -60,9 +79,7 @@ def export_rfm_contacts(client: Client, out: Path, *, segments: list[str], macro
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         with open(out, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CONTACT_COLUMNS)
-            writer.writerows(rows)
+            write_contacts_csv(rows, handle)
     elif fmt == "xlsx":
         from openpyxl import Workbook
 

@@ -91,3 +91,8 @@ DISALLOWED_SQL_FUNCTIONS = {"clickhousedb": set(DENIED_FUNCTIONS), "clickhouse":
 SQL_QUERY_MUTATOR = refuse_unsafe_sql
 MUTATE_AFTER_SPLIT = False  # checked once per query, before Superset splits it into statements
 install_sqlalchemy_guard()
+
+# CRM contacts as a CSV mailing tools import as is (contacts_download.py); Superset's CSV escaping stays on.
+from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa: E402
+
+BLUEPRINTS = [_contacts_download]
