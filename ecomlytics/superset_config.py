@@ -96,3 +96,6 @@ install_sqlalchemy_guard()
 from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa: E402
 
 BLUEPRINTS = [_contacts_download]
+
+# Each role lands on its own dashboard after login (landing.py).
+FAB_INDEX_VIEW = "ecomlytics.landing.LandingIndexView"

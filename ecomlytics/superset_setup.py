@@ -38,15 +38,24 @@ class RoleSpec:
     dashboards: tuple[str, ...]  # slugs; "*" = all (without PII charts unless pii)
     pii: bool = False
     sql_lab: bool = False
+    landing: str = "overview"  # the dashboard its users land on after logging in
 
 
 ROLES = (
     RoleSpec("Analyst", ("*",), sql_lab=True),
-    RoleSpec("Marketing", ("marketing", "sales", "cohorts", "overview"), sql_lab=True),
+    RoleSpec("Marketing", ("marketing", "sales", "cohorts", "overview"), sql_lab=True, landing="marketing"),
     RoleSpec("Finance", ("overview", "sales", "marketing")),
-    RoleSpec("CRM", ("rfm", "rfm-contacts", "customer-base"), pii=True),
+    RoleSpec("CRM", ("rfm", "rfm-contacts", "customer-base"), pii=True, landing="rfm"),
     RoleSpec("Executive", ("overview",)),
 )
+
+
+def landing_dashboard(role_names: Iterable[str]) -> str | None:
+    """The slug a user with these roles lands on after login; None (Superset's home) for Admin and others."""
+    names = set(role_names)
+    if "Admin" in names:
+        return None
+    return next((spec.landing for spec in ROLES if spec.name in names), None)
 
 
 def superset_dir() -> Path:

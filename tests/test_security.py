@@ -169,8 +169,13 @@ def test_state_files_are_private(served: Served) -> None:
         assert (state / name).stat().st_mode & 0o777 == 0o600, name
 
 
+LANDING = {"analyst": "overview", "marketing": "marketing", "finance": "overview", "crm": "rfm",
+           "executive": "overview"}
+
+
 def test_every_role_sees_its_dashboards_render_in_a_browser(served: Served) -> None:
-    """The SQL guards leave every chart of every dashboard a role may open working, in a real browser."""
+    """Each role lands on its dashboard after login, and the SQL guards leave every chart of every
+    dashboard it may open working, in a real browser."""
     problems = []
     for role in ROLES:
         listed = served.session(role).get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]
@@ -178,6 +183,8 @@ def test_every_role_sees_its_dashboards_render_in_a_browser(served: Served) -> N
         assert slugs, role
         with browser_page() as page:
             log_in(page, served.base, role, served.users()[role])
+            page.wait_for_url("**/superset/dashboard/**", timeout=60_000)
+            assert page.url.rstrip("/").endswith(f"/superset/dashboard/{LANDING[role]}"), (role, page.url)
             for slug in slugs:
                 problems += [(role, *problem) for problem in render_dashboard(page, served.base, slug)]
     assert problems == []
