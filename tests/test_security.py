@@ -188,3 +188,31 @@ def test_every_role_sees_its_dashboards_render_in_a_browser(served: Served) -> N
             for slug in slugs:
                 problems += [(role, *problem) for problem in render_dashboard(page, served.base, slug)]
     assert problems == []
+
+
+def test_contacts_stay_with_crm_even_on_a_dashboard_a_role_was_given_by_mistake(served: Served) -> None:
+    """Dashboard RBAC lets a dashboard's viewers query the datasets of its charts. An admin who gives the
+    Analyst role the RFM contacts dashboard must still not hand analysts the contacts: the project's own
+    PII check (superset_security.py) refuses them, whatever Superset's dashboard access allows."""
+    admin = served.admin()
+    board = next(d for d in admin.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]
+                 if d["slug"] == "rfm-contacts")
+    roles_before = [role["id"] for role in board["roles"]]
+    query = "(filters:!((col:name,opr:eq,value:Analyst)))"
+    analyst_role = admin.get(f"{served.base}/api/v1/security/roles/?q={query}").json()["result"][0]["id"]
+    chart = next(c for c in admin.get(f"{served.base}/api/v1/dashboard/{board['id']}/charts").json()["result"]
+                 if c["slice_name"] == "Contacts (CRM)")
+    context = json.loads(admin.get(f"{served.base}/api/v1/chart/{chart['id']}").json()["result"]["query_context"])
+    context["form_data"] = {**context.get("form_data", {}), "dashboardId": board["id"], "slice_id": chart["id"]}
+    try:
+        given = admin.put(f"{served.base}/api/v1/dashboard/{board['id']}",
+                          json={"roles": [*roles_before, analyst_role]})
+        assert given.status_code == 200, given.text[:300]
+        analyst = served.session("analyst")
+        assert analyst.get(f"{served.base}/api/v1/dashboard/{board['id']}").status_code == 200  # it may open it
+        response = analyst.post(f"{served.base}/api/v1/chart/data", json=context)
+        assert response.status_code in (403, 404), response.text[:300]
+        assert "@example.org" not in response.text
+        assert "@example.org" in served.session("crm").post(f"{served.base}/api/v1/chart/data", json=context).text
+    finally:
+        admin.put(f"{served.base}/api/v1/dashboard/{board['id']}", json={"roles": roles_before})
