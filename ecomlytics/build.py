@@ -103,6 +103,37 @@ def parse_project(vars: dict | None = None) -> bool:
     return cached_manifest(project, base_args) is not None
 
 
+class NodeProgress:
+    """dbt's node log folded into one live status line (``--verbose`` shows dbt's own log instead)."""
+
+    def __init__(self, command: str) -> None:
+        self.command, self.done, self.failed, self.current = command, 0, 0, ""
+        self._status = None
+
+    def __enter__(self) -> NodeProgress:
+        from rich.console import Console
+
+        self._status = Console(stderr=True).status(f"dbt {self.command} ...")
+        self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._status.__exit__(*exc)
+
+    def on_event(self, event) -> None:  # noqa: ANN001 - dbt's EventMsg
+        name = event.info.name
+        if name == "NodeStart":
+            self.current = event.data.node_info.node_name
+        elif name == "NodeFinished":
+            self.done += 1
+            if getattr(event.data.run_result, "status", "") in ("error", "fail", "runtime error"):
+                self.failed += 1
+        else:
+            return
+        failed = f", [red]{self.failed} failed[/]" if self.failed else ""
+        self._status.update(f"dbt {self.command}: {self.done} nodes done{failed} ({self.current})")
+
+
 def run_dbt(
     command: str = "build",
     *,
@@ -110,8 +141,16 @@ def run_dbt(
     select: str | None = None,
     vars: dict | None = None,
     extra_args: list[str] | None = None,
+    verbose: bool = False,
+    progress: bool = False,
 ) -> bool:
-    """Run a dbt command (build, run, test, seed, docs generate ...); True when it succeeded."""
+    """Run a dbt command (build, run, test, seed, docs generate ...); True when it succeeded.
+
+    Quiet by default (dbt prints errors and failed tests only; every node's result is in dbt.log);
+    ``progress`` shows a live line of nodes done, ``verbose`` dbt's own node log.
+    """
+    from contextlib import nullcontext
+
     from dbt.cli.main import dbtRunner
 
     project, base_args = _dbt_setup(vars)
@@ -121,12 +160,22 @@ def run_dbt(
     if select:
         args += ["--select", select]
     args += extra_args or []
+    if not verbose and "--quiet" not in args:
+        args.append("--quiet")
     manifest = cached_manifest(project, base_args) if command in MANIFEST_COMMANDS else None
     if manifest is not None:
         # manifest.json is the parse's (same project state); dbt would rewrite it after every run
         # (~0.3 s of serialising the whole manifest, after the last node). run_results.json is kept.
         args.append("--no-write-json")
-    result = dbtRunner(manifest=manifest).invoke(args)
+    tracker = NodeProgress(command) if progress and not verbose else None
+    with tracker or nullcontext():
+        result = dbtRunner(manifest=manifest, callbacks=[tracker.on_event] if tracker else []).invoke(args)
     if manifest is not None and hasattr(result.result, "write"):
         result.result.write(os.path.join(os.environ["DBT_TARGET_PATH"], "run_results.json"))
+    if tracker is not None:
+        state = "[green]done[/]" if result.success else "[red]failed[/]"
+        from rich.console import Console
+
+        Console(stderr=True).print(f"dbt {command} {state}: {tracker.done} nodes, {tracker.failed} failed "
+                                   f"(node log: {state_dir() / 'dbt' / 'logs' / 'dbt.log'})")
     return bool(result.success)

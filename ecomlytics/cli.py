@@ -123,13 +123,16 @@ def build(
     verify_all: Annotated[
         bool, typer.Option(help="Key tests check every row, not only rows written since their last pass.")
     ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="dbt's node-by-node log instead of a progress line.")]
+    = False,
 ) -> None:
     """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
     from ecomlytics.build import run_dbt
     from ecomlytics.warehouse import connect
 
     connect()  # a warehouse held by another process fails here, in one line, before dbt starts
-    ok = run_dbt("build", full_refresh=full_refresh, select=select, vars={"verify_all": True} if verify_all else None)
+    ok = run_dbt("build", full_refresh=full_refresh, select=select, vars={"verify_all": True} if verify_all else None,
+                 verbose=verbose, progress=True)
     if not ok:
         raise typer.Exit(code=1)
 
@@ -272,11 +275,14 @@ def run(
         str | None, typer.Option(help="Server mode: DSN of the read-only user the dashboards read the marts with "
                                       "(or ECOMLYTICS_BI_WAREHOUSE; see docs/security.md).")
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="dbt's node-by-node log instead of a progress line.")]
+    = False,
 ) -> None:
     """The main job: data -> warehouse -> marts -> dashboards, in one process."""
     from ecomlytics.pipeline import run_pipeline
 
-    run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port, bi_dsn=bi_warehouse)
+    run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port, bi_dsn=bi_warehouse,
+                 verbose=verbose)
 
 
 def entry() -> None:

@@ -30,7 +30,7 @@ def ensure_sample_data(users: int, days: int) -> Path:
     from ecomlytics.sample_data import generate
 
     out = sample_data_dir(users, days)
-    marker = out / ".complete"
+    marker = out.with_name(out.name + ".complete")  # beside the inputs, not among them (load --dir reports every file)
     if not marker.exists():
         console.rule(f"[bold]1/4 generating sample data[/] ({users:,} users, {days} days)")
         generate(out, users=users, days=days, seed=SAMPLE_SEED, start=date(2017, 6, 1))
@@ -42,7 +42,7 @@ def ensure_sample_data(users: int, days: int) -> Path:
 
 def run_pipeline(
     *, data: Path | None, users: int, days: int, serve: bool, host: str = "127.0.0.1", port: int = 8088,
-    bi_dsn: str | None = None,
+    bi_dsn: str | None = None, verbose: bool = False,
 ) -> None:
     """Run every step of the main job; raises on the first failing step."""
     from ecomlytics.build import run_dbt
@@ -60,7 +60,7 @@ def run_pipeline(
         raise SystemExit(f"{len(failed)} file(s) failed to load: " + ", ".join(str(r.file) for r in failed))
 
     console.rule("[bold]3/4 building marts[/] (dbt build)")
-    if not run_dbt("build"):
+    if not run_dbt("build", verbose=verbose, progress=True):
         raise SystemExit("dbt build failed: see the log above")
     print_headline(client)
 
