@@ -7,6 +7,7 @@ Superset) are imported only by the commands that need them.
 from __future__ import annotations
 
 import os
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -268,6 +269,8 @@ def run(
     ] = None,
     users: Annotated[int, typer.Option(help="Sample data size when generating.")] = 20_000,
     days: Annotated[int, typer.Option(help="Sample period when generating.")] = 365,
+    end: Annotated[str | None, typer.Option(help="Last day of the generated sample (YYYY-MM-DD); default yesterday, "
+                                                 "so relative periods (last month, last quarter) show data.")] = None,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve dashboards at the end.")] = True,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve Superset on.")] = 8088,
@@ -282,7 +285,7 @@ def run(
     from ecomlytics.pipeline import run_pipeline
 
     run_pipeline(data=data, users=users, days=days, serve=serve_after, host=host, port=port, bi_dsn=bi_warehouse,
-                 verbose=verbose)
+                 verbose=verbose, end=date.fromisoformat(end) if end else None)
 
 
 def entry() -> None:

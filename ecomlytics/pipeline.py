@@ -7,6 +7,7 @@ Superset takes it over.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -18,22 +19,25 @@ console = Console(stderr=True)
 SAMPLE_SEED = 42
 
 
-def sample_data_dir(users: int, days: int) -> Path:
-    """Where generated sample data for this size lives in the state dir."""
-    return state_dir() / "data" / f"sample-u{users}-d{days}-s{SAMPLE_SEED}"
+def default_end() -> date:
+    """Sample data ends yesterday by default, so relative periods (last week, last month) show data."""
+    return date.today() - timedelta(days=1)
 
 
-def ensure_sample_data(users: int, days: int) -> Path:
-    """Generate the sample inputs once per size (the generator is deterministic)."""
-    from datetime import date
+def sample_data_dir(users: int, days: int, end: date) -> Path:
+    """Where generated sample data for this size and last day lives in the state dir."""
+    return state_dir() / "data" / f"sample-u{users}-d{days}-e{end.isoformat()}-s{SAMPLE_SEED}"
 
+
+def ensure_sample_data(users: int, days: int, end: date) -> Path:
+    """Generate the sample inputs once per size and last day (the generator is deterministic)."""
     from ecomlytics.sample_data import generate
 
-    out = sample_data_dir(users, days)
+    out = sample_data_dir(users, days, end)
     marker = out.with_name(out.name + ".complete")  # beside the inputs, not among them (load --dir reports every file)
     if not marker.exists():
         console.rule(f"[bold]1/4 generating sample data[/] ({users:,} users, {days} days)")
-        generate(out, users=users, days=days, seed=SAMPLE_SEED, start=date(2017, 6, 1))
+        generate(out, users=users, days=days, seed=SAMPLE_SEED, start=end - timedelta(days=days - 1))
         marker.touch()
     else:
         console.rule(f"[bold]1/4 sample data[/] already at {out}")
@@ -42,7 +46,7 @@ def ensure_sample_data(users: int, days: int) -> Path:
 
 def run_pipeline(
     *, data: Path | None, users: int, days: int, serve: bool, host: str = "127.0.0.1", port: int = 8088,
-    bi_dsn: str | None = None, verbose: bool = False,
+    bi_dsn: str | None = None, verbose: bool = False, end: date | None = None,
 ) -> None:
     """Run every step of the main job; raises on the first failing step."""
     from ecomlytics.build import run_dbt
@@ -50,7 +54,7 @@ def run_pipeline(
     from ecomlytics.warehouse import close_all, config, connect
     from loaders.ingest import init_warehouse, load_files
 
-    data_dir = data if data is not None else ensure_sample_data(users, days)
+    data_dir = data if data is not None else ensure_sample_data(users, days, end or default_end())
     console.rule(f"[bold]2/4 loading[/] {data_dir} -> {config().redacted()}")
     client = connect()
     init_warehouse(client)

@@ -67,8 +67,20 @@ CATEGORIES = {  # category: (SKU count, typical unit price)
     "Gift cards": (5, 5.0),
 }
 VARIANTS = np.array(["standard", "standard", "standard", "vip", "student"])
-FIRST_NAMES = np.array(["Anna", "Ivan", "Maria", "Dmitry", "Elena", "Sergey", "Olga", "Alexey", "Nina", "Pavel"])
-LAST_NAMES = np.array(["Ivanova", "Petrov", "Smirnova", "Kuznetsov", "Popova", "Sokolov", "Orlova", "Volkov"])
+# Names agree with the customer's gender (Russian surnames take -a for women).
+FEMALE_FIRST_NAMES = np.array(["Anna", "Maria", "Elena", "Olga", "Nina", "Irina", "Tatiana", "Svetlana"])
+MALE_FIRST_NAMES = np.array(["Ivan", "Dmitry", "Sergey", "Alexey", "Pavel", "Andrey", "Mikhail", "Nikolay"])
+MALE_LAST_NAMES = np.array(["Ivanov", "Petrov", "Smirnov", "Kuznetsov", "Popov", "Sokolov", "Orlov", "Volkov"])
+PRODUCTS = {  # category: names of its products (numbered when a category has more SKUs than names)
+    "Concert tickets": ["Rock night", "Jazz evening", "Symphony gala", "Pop live", "Indie showcase"],
+    "Theatre": ["Swan Lake", "The Seagull", "Hamlet", "The Nutcracker", "Eugene Onegin"],
+    "Cinema": ["Premiere screening", "Classic matinee", "IMAX night", "Documentary club"],
+    "Kids": ["Puppet show", "Circus matinee", "Science show", "Fairy-tale musical"],
+    "Sport events": ["Football match", "Hockey game", "Basketball game", "Tennis final"],
+    "Exhibitions": ["Modern art", "Photography", "Impressionists", "Design week"],
+    "Festivals": ["Summer music fest", "Food festival", "Street art fest"],
+    "Gift cards": ["Gift card"],
+}
 SEARCH_TERMS = np.array(["concert", "theatre tonight", "kids show", "festival", "gift card", "cinema"])
 PAGES = np.array(["/", "/catalog", "/product", "/cart", "/checkout", "/search"])
 
@@ -148,7 +160,8 @@ class Catalog:
             for i in range(count):
                 skus.append(f"SKU-{len(skus) + 1:05d}")
                 cats.append(category)
-                names.append(f"{category} #{i + 1}")
+                stems = PRODUCTS[category]
+                names.append(f"{stems[i % len(stems)]} {i // len(stems) + 1}" if count > len(stems) else stems[i])
                 prices.append(max(30, int(round(price * rng.lognormal(0.0, 0.35) * 100))))
         popularity = 1.0 / np.arange(1, len(skus) + 1) ** 0.9
         rng.shuffle(popularity)
@@ -283,8 +296,11 @@ class ChunkGenerator:
         registered |= rng.random(uid.size) < 0.2
         idx = np.flatnonzero(registered)
         n = idx.size
-        first = FIRST_NAMES[rng.integers(0, FIRST_NAMES.size, n)]
-        last = LAST_NAMES[rng.integers(0, LAST_NAMES.size, n)]
+        female = rng.random(n) < 0.55
+        first = np.where(female, FEMALE_FIRST_NAMES[rng.integers(0, FEMALE_FIRST_NAMES.size, n)],
+                         MALE_FIRST_NAMES[rng.integers(0, MALE_FIRST_NAMES.size, n)])
+        last = MALE_LAST_NAMES[rng.integers(0, MALE_LAST_NAMES.size, n)]
+        last = np.where(female, np.char.add(last, "a"), last)
         name = np.where(rng.random(n) < 0.9, np.char.add(np.char.add(first, " "), last), "")
         email = np.where(
             rng.random(n) < 0.85,
@@ -303,7 +319,7 @@ class ChunkGenerator:
             pa.array(np.where(rng.random(n) < 0.8, city[idx], "")), _timestamps(reg_at),
             pa.array((rng.random(n) < 0.6).astype(np.int8)), pa.array((rng.random(n) < 0.35).astype(np.int8)),
             pa.array((rng.random(n) < 0.45).astype(np.int8)),
-            pa.array(np.where(rng.random(n) < 0.7, np.where(rng.random(n) < 0.55, "F", "M"), "")),
+            pa.array(np.where(rng.random(n) < 0.7, np.where(female, "F", "M"), "")),
             pa.array(np.where(rng.random(n) < 0.5, birth, "")),
         ])
 

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-USERS, DAYS = 3000, 240
+USERS, DAYS, END = 3000, 240, "2018-01-26"  # pinned: 2017-06-01 .. 2018-01-26, as the tests' periods expect
 
 
 def free_port() -> int:
@@ -36,7 +36,7 @@ class Served:
         self.home, self.admin_password = home, password
         self.env = {**os.environ, "ECOMLYTICS_HOME": str(home), "ECOMLYTICS_WAREHOUSE": f"chdb://{home / 'warehouse'}",
                     "ECOMLYTICS_ADMIN_PASSWORD": password}
-        self.data = home / "data" / f"sample-u{USERS}-d{DAYS}-s42"
+        self.data = home / "data" / f"sample-u{USERS}-d{DAYS}-e{END}-s42"
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -92,7 +92,7 @@ class Served:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     instance = Served(tmp_path_factory.mktemp("superset-home"), "admin-test-password")
-    built = instance.cli("run", "--no-serve", "--users", str(USERS), "--days", str(DAYS))
+    built = instance.cli("run", "--no-serve", "--users", str(USERS), "--days", str(DAYS), "--end", END)
     assert built.returncode == 0, built.stderr[-3000:]
     instance.start()
     yield instance

@@ -93,3 +93,19 @@ def test_bad_rows_of_every_kind_are_present_only_when_asked(sample, tmp_path: Pa
     clean = generate(tmp_path, users=1000, days=60, seed=3, start=date(2017, 6, 1), bad_share=0)
     for kind, values, _why in BAD_ROWS:
         assert ",".join(values) not in clean[kind].read_text()
+
+
+def test_names_agree_with_gender_and_products_with_their_category(sample) -> None:
+    customers = read(sample["customers"])
+    named = customers[(customers.name != "") & (customers.gender != "")]
+    first, last = named.name.str.split(" ", n=1).str[0], named.name.str.split(" ", n=1).str[1]
+    women, men = named.gender == "F", named.gender == "M"
+    assert women.sum() > 100 and men.sum() > 100
+    assert last[women].str.endswith("a").all() and not last[men].str.endswith("a").any()
+    assert not set(first[women]) & set(first[men])  # no first name used for both
+    items = read(sample["order_items"])
+    items = items[items.order_id != "O-bad"]  # the deliberately bad rows
+    per_sku = items.groupby("sku").agg(names=("product_name", "nunique"), categories=("category", "nunique"))
+    assert (per_sku.names == 1).all() and (per_sku.categories == 1).all()
+    assert not items.product_name.str.contains("#").any()
+    assert items.drop_duplicates("sku").product_name.is_unique
