@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import warnings
 from pathlib import Path
+
+from sqlalchemy.exc import SAWarning
 
 _HOME = Path(os.environ.get("ECOMLYTICS_HOME", "var")).expanduser().resolve()
 SUPERSET_STATE = _HOME / "superset"
@@ -69,6 +72,8 @@ APP_NAME = "ecomlytics"
 
 # clickhouse-connect warns on every embedded connection that chDB ignores the host argument.
 logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
+# Superset's own ORM code trips SQLAlchemy's session-state warnings on every start (nothing to act on).
+warnings.filterwarnings("ignore", category=SAWarning)
 CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet
 
 # Chart queries reuse open chDB handles instead of opening one per query (see chdb_handles.py).
