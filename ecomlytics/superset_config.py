@@ -102,5 +102,12 @@ from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa
 
 BLUEPRINTS = [_contacts_download]
 
-# Each role lands on its own dashboard after login (landing.py).
-FAB_INDEX_VIEW = "ecomlytics.landing.LandingIndexView"
+# Each role lands on its own dashboard after login, and a Dashboards menu lists those it may open
+# (navigation.py).
+FAB_INDEX_VIEW = "ecomlytics.navigation.LandingIndexView"
+
+
+def FLASK_APP_MUTATOR(app) -> None:  # noqa: N802, ANN001 - Superset's config name
+    from ecomlytics.navigation import add_dashboard_menu
+
+    add_dashboard_menu(app)

@@ -50,6 +50,21 @@ ROLES = (
 )
 
 
+DASHBOARD_MENU = "ecomlytics dashboards"  # the top-bar menu listing the dashboards a role may open
+
+
+def dashboard_menu_name(slug: str) -> str:
+    """The menu entry (and its menu_access permission) of a dashboard."""
+    return f"ecomlytics dashboard {slug}"
+
+
+def bundle_dashboards(assets: Path | None = None) -> list[tuple[str, str]]:
+    """(slug, title) of every dashboard in the bundle, in file order."""
+    folder = (assets or ASSETS_DIR) / "dashboards"
+    boards = [yaml.safe_load(path.read_text()) for path in sorted(folder.glob("*.yaml"))]
+    return [(board["slug"], board["dashboard_title"]) for board in boards]
+
+
 def landing_dashboard(role_names: Iterable[str]) -> str | None:
     """The slug a user with these roles lands on after login; None (Superset's home) for Admin and others."""
     names = set(role_names)
@@ -198,6 +213,14 @@ def _permission_key(pvm) -> str:  # noqa: ANN001 - a FAB PermissionView
     return f"{pvm.permission.name}|{pvm.view_menu.name}"
 
 
+def _menu_permissions(dashboards: Iterable) -> list:
+    """menu_access to the Dashboards menu and to the entries of these dashboards (navigation.py)."""
+    from superset import security_manager
+
+    names = [DASHBOARD_MENU, *(dashboard_menu_name(d.slug) for d in dashboards)]
+    return [security_manager.add_permission_view_menu("menu_access", name) for name in names]
+
+
 def ensure_roles(reset: bool = False) -> None:
     """Create the roles and grant what their dashboards need: dashboards via DASHBOARD_RBAC, data via
     per-dataset access. A role that exists keeps what an admin changed: only grants new since the last
@@ -224,12 +247,14 @@ def ensure_roles(reset: bool = False) -> None:
                   [chart.datasource for dashboard in chosen for chart in dashboard.slices])
         datasets = {table.id: table for table in tables
                     if table is not None and (spec.pii or table.table_name not in PII_DATASETS)}
-        permissions = list(gamma.permissions)
-        if spec.sql_lab:
-            permissions += [p for p in sql_lab.permissions if p not in permissions]
-        for table in datasets.values():
-            pvm = security_manager.add_permission_view_menu("datasource_access", table.perm)
-            permissions.append(pvm)
+        # Gamma's and sql_lab's permissions without the dashboard menu entries (`superset init` gives Gamma
+        # every menu), then the role's datasets and the menu entries of its own dashboards.
+        menus = {p.id for p in _menu_permissions(dashboards.values())}
+        base = [*gamma.permissions, *(sql_lab.permissions if spec.sql_lab else [])]
+        own = [security_manager.add_permission_view_menu("datasource_access", table.perm)
+               for table in datasets.values()]
+        permissions = list({p.id: p for p in [*(p for p in base if p.id not in menus), *own,
+                                              *_menu_permissions(chosen)]}.values())
         fresh = created or reset or spec.name not in before
         known = set(before.get(spec.name, {}).get("permissions", []))
         if fresh:
@@ -244,6 +269,8 @@ def ensure_roles(reset: bool = False) -> None:
         granted[spec.name] = {"permissions": sorted({_permission_key(p) for p in permissions}),
                               "dashboards": sorted(d.slug for d in chosen)}
     admin = security_manager.find_role("Admin")
+    admin.permissions = list(admin.permissions) + [
+        p for p in _menu_permissions(dashboards.values()) if p not in admin.permissions]
     for dashboard in dashboards.values():
         if admin not in dashboard.roles:
             dashboard.roles.append(admin)

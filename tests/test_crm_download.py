@@ -19,10 +19,12 @@ def download(served: Served, username: str, password: str, query: str) -> tuple[
     """(status, suggested file name, text) of /ecomlytics/contacts.csv?query in a logged-in browser."""
     with browser_page() as page:
         log_in(page, served.base, username, password)
+        page.wait_for_url("**/superset/dashboard/**", timeout=60_000)  # landed: the session is set
         url = f"{served.base}/ecomlytics/contacts.csv?{query}"
-        response = page.request.get(url)
+        response = page.request.get(url, max_redirects=0)
         if response.status != 200:
             return response.status, "", response.text()
+        assert "attachment" in response.headers.get("content-disposition", ""), response.text()[:300]
         with page.expect_download() as event:
             page.evaluate("url => { const a = document.createElement('a'); a.href = url; a.click(); }", url)
         saved = event.value
