@@ -111,7 +111,8 @@ def load(
 
     if not paths and not directory:
         raise typer.BadParameter("give files to load or --dir DIR")
-    counts = tally(load_files(connect(), paths or [], directory=directory, kind=kind.value if kind else None))
+    counts = tally(load_files(connect(), paths or [], directory=directory, kind=kind.value if kind else None,
+                              client_factory=connect))
     console.print(tally_line(counts))
     if counts["failed"] or (counts["unknown"] and not ignore_unknown):
         raise typer.Exit(code=1)

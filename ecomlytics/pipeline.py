@@ -58,7 +58,7 @@ def run_pipeline(
     console.rule(f"[bold]2/4 loading[/] {data_dir} -> {config().redacted()}")
     client = connect()
     init_warehouse(client)
-    results = load_files(client, [], directory=data_dir)
+    results = load_files(client, [], directory=data_dir, client_factory=connect)
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise SystemExit(f"{len(failed)} file(s) failed to load: " + ", ".join(str(r.file) for r in failed))

@@ -423,6 +423,7 @@ class Loader:
             self._stream_csv(p, stage, file_hash, load_id)
             return
         marker = f"{p.spec.table}_{load_id}_in"
+        _watch_insert_for_fault(self.client_factory, marker)
         with _Progress(self.client_factory, marker, p.path, f"loading {p.path.name}"):
             self.client.command(
                 f"INSERT INTO {stage.entry} {select_sql(p, load_id, file_hash, source, line_expr)}",
@@ -461,12 +462,37 @@ class Loader:
             pass
 
 
-def _fault_point(name: str) -> None:
-    """Crash-test hook: with ECOMLYTICS_FAULT_AT=<name> the load stops here until it is killed."""
-    if os.environ.get("ECOMLYTICS_FAULT_AT") == name:
-        print(f"fault point reached: {name}", flush=True)
+FAULT_ENV = "ECOMLYTICS_FAULT_AT"
+_halted = threading.Event()  # a fault point was reached: the load goes no further
+
+
+def _fault_point(name: str, detail: str = "") -> None:
+    """Crash-test hook: with ECOMLYTICS_FAULT_AT=<name> the load stops here until it is killed, and once
+    any point was reached (the insert watcher's runs in its own thread) the load stops at the next one
+    too, so the state a test kills is exactly the state of that point. Off unless the variable is set."""
+    if os.environ.get(FAULT_ENV) == name or _halted.is_set():
+        _halted.set()
+        print(f"fault point reached: {name}{detail}", flush=True)
         while True:
             time.sleep(1)
+
+
+def _watch_insert_for_fault(client_factory, marker: str) -> None:
+    """Fault point ``inserting``: reached while the staging INSERT has read some rows of the file."""
+    if os.environ.get(FAULT_ENV) != "inserting" or client_factory is None:
+        return
+
+    def watch() -> None:
+        watcher = client_factory()
+        while True:
+            rows = watcher.query(
+                "SELECT max(read_rows) FROM system.processes WHERE position(query, {m:String}) > 0 "
+                "AND query NOT LIKE '%system.processes%'", parameters={"m": marker}).result_rows
+            if rows and rows[0][0]:
+                _fault_point("inserting", f" (read {rows[0][0]} rows)")
+            time.sleep(0.01)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _first_line(message: str) -> str:

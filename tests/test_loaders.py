@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -234,6 +233,8 @@ def test_a_killed_load_leaves_nothing_partial_and_can_be_rerun(
 
 
 def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path) -> None:
+    """Killed while the staging INSERT has read part of the file: nothing visible, the next load
+    records the interrupted one as aborted and loads every row exactly once."""
     from ecomlytics.warehouse import close_all, connect
 
     path = tmp_path / "visits_log.csv"
@@ -241,15 +242,21 @@ def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path)
         handle.write(VISITS_HEADER + "\n" + (GOOD_VISITS[1] + "\n") * 2_000_000)
     close_all()
     proc = subprocess.Popen([sys.executable, "-m", "ecomlytics.cli", "load", str(path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3.0)  # interpreter start + hashing; the staging INSERT runs after that
+                            env={**os.environ, "ECOMLYTICS_FAULT_AT": "inserting"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    reached = next(line for line in proc.stdout if "fault point reached: inserting" in line)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    read = int(reached.split("(read ")[1].split(" rows")[0])
+    assert 0 < read < 2_000_000  # the kill came with the file partly read
     client = connect(warehouse)
-    assert rows(client, "SELECT count() FROM raw.visits")[0][0] in (0, 2_000_000)  # all or nothing
+    assert rows(client, "SELECT count() FROM raw.visits") == [(0,)]
     result = load_one(client, path)
-    assert result.status in ("loaded", "skipped")
+    assert result.status == "loaded"
     assert rows(client, "SELECT count() FROM raw.visits") == [(2_000_000,)]
+    assert rows(client, "SELECT count() FROM system.tables WHERE database = 'raw_stage'") == [(0,)]
+    statuses = [r[0] for r in rows(client, "SELECT status FROM raw.load_log FINAL ORDER BY load_id")]
+    assert statuses == ["aborted", "loaded"]
 
 
 @pytest.mark.parametrize(("name", "kind"), [
