@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -97,6 +98,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     instance.start()
     yield instance
     instance.stop()
+    artifacts = REPO / "tests" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(instance.home / "serve.log", artifacts / "serve.log")  # for a look after CI
 
 
 def charts(session: requests.Session, base: str) -> dict[str, int]:

@@ -13,6 +13,7 @@ import http.server
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,7 @@ import requests
 
 from tests.browser import browser_page, log_in, render_dashboard
 from tests.security_catalogue import Target, attempts
-from tests.superset_served import Served
+from tests.superset_served import Served, charts
 
 ROLES = ("analyst", "marketing", "finance", "crm", "executive")
 
@@ -221,3 +222,25 @@ def test_contacts_stay_with_crm_even_on_a_dashboard_a_role_was_given_by_mistake(
         assert "@example.org" in served.session("crm").post(f"{served.base}/api/v1/chart/data", json=context).text
     finally:
         admin.put(f"{served.base}/api/v1/dashboard/{board['id']}", json={"roles": roles_before})
+
+
+def test_refused_requests_leave_no_traceback_in_the_server_log(served: Served, target: Target) -> None:
+    """A page or query a role may not have is refused with a message, not logged as a crash."""
+    log = served.home / "serve.log"
+    start = log.stat().st_size
+    executive, analyst = served.session("executive"), served.session("analyst")
+    admin = served.admin()
+    database_id = admin.get(f"{served.base}/api/v1/database/").json()["result"][0]["id"]
+    refused_requests = [
+        executive.get(f"{served.base}/superset/dashboard/sales/"),
+        executive.get(f"{served.base}/api/v1/dashboard/sales"),
+        executive.get(f"{served.base}/api/v1/chart/{charts(admin, served.base)['Contacts (CRM)']}/data/"),
+        sql_lab(analyst, served, database_id, f"SELECT file('{target.canary}') AS x"),
+        sql_lab(analyst, served, database_id, "SELECT email FROM marts.rfm_customers"),
+    ]
+    assert all(refused(response) for response in refused_requests)
+    time.sleep(1)  # let the server flush its log
+    with open(log, encoding="utf-8", errors="replace") as handle:
+        handle.seek(start)
+        written = handle.read()
+    assert "Traceback" not in written, written[-3000:]
