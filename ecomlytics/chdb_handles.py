@@ -6,8 +6,8 @@ the marts a chart query takes milliseconds, so opening handles was most of a cha
 `install()` makes closed handles go back to a small pool and new clients take one from there.
 A handle still serialises its own calls (clickhouse-connect's per-handle lock) and keeps its USE
 state with it, so reuse is invisible to clients. Embedded (chDB) connections only; http clients
-are untouched. Hooks two private functions of clickhouse-connect's chDB backend (1.12): if they
-change, `install()` leaves the backend as it is.
+are untouched. Hooks two private functions of clickhouse-connect's chDB backend (1.12): `install()`
+refuses other versions (ecomlytics/compat.py) and leaves the backend as it is if they are missing.
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ def install() -> bool:
         return False
     if getattr(backend, "_ecomlytics_pooled", False):
         return True
+    from ecomlytics.compat import check
+
+    check("clickhouse-connect")
     open_handle = getattr(backend, "_open_handle", None)
     close_handle = getattr(backend, "_close_handle", None)
     if open_handle is None or close_handle is None:

@@ -76,6 +76,9 @@ def patch() -> None:
     """Teach dbt-clickhouse's client factory the ``chdb`` driver now (idempotent)."""
     from dbt.adapters.clickhouse import connections, dbclient
 
+    from ecomlytics.compat import check
+
+    check("dbt-clickhouse")
     dbclient.get_db_client = _with_chdb(dbclient.get_db_client)
     connections.get_db_client = dbclient.get_db_client
 
@@ -93,7 +96,10 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
         original_exec = spec.loader.exec_module
 
         def exec_module(module):
+            from ecomlytics.compat import check
+
             original_exec(module)
+            check("dbt-clickhouse")
             # connections imports get_db_client by name after this: it gets the wrapped one.
             module.get_db_client = _with_chdb(module.get_db_client)
 

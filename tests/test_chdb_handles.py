@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 SCRIPT = textwrap.dedent("""
     import sys
     import clickhouse_connect
@@ -41,3 +43,17 @@ def test_closed_handles_are_reused_and_released(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_patches_refuse_versions_they_were_not_written_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecomlytics import compat
+
+    installed = {"clickhouse-connect": "1.13.0", "dbt-clickhouse": "1.10.3"}
+    monkeypatch.setattr(compat, "version", installed.__getitem__)
+    with pytest.raises(compat.UnsupportedVersion, match=r"clickhouse-connect 1\.13\.0 .*chdb_handles\.py.*<1\.13"):
+        compat.check("clickhouse-connect")
+    compat.check("dbt-clickhouse")  # in range: nothing to say
+    # the ranges checked are the ones pyproject.toml installs
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    for entry in compat.PATCHED.values():
+        assert f'"{entry.package}{entry.supported}"' in pyproject, entry.package
