@@ -52,7 +52,7 @@
             {%- set tested = graph.nodes.get(node.attached_node) if kwargs.get('changed_column') else none -%}
             {%- if tested and result.status == 'pass' -%}
                 {%- set relation = api.Relation.create(schema=tested.schema, identifier=tested.alias) -%}
-                {%- do rows.append("select '" ~ verified_check_key(node.test_metadata.name, relation, kwargs.column_name)
+                {%- do rows.append("select '" ~ verified_check_key(node.test_metadata.name, relation, kwargs.column_name or kwargs.get('columns', []) | join('+'))
                                    ~ "', uuid, (select max(" ~ kwargs.changed_column ~ ") from " ~ relation ~ ") from "
                                    ~ table_of(relation)) -%}
             {%- endif -%}

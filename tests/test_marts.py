@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,33 +111,43 @@ def test_ltv_matches_pandas(built) -> None:
     assert merged.ltv_mart.to_numpy() == pytest.approx(merged.ltv.to_numpy(), rel=1e-9)
 
 
-def test_cac_by_month_and_source_matches_pandas(built) -> None:
+def assert_columns_match(got: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
+    """Same keys (index) both ways, and each column equal row by row (NaN where the mart has NULL)."""
+    assert sorted(got.index) == sorted(expected.index)
+    got = got.reindex(expected.index)
+    for column in columns:
+        want = expected[column].astype(float).to_numpy()
+        have = got[column].astype(float).to_numpy()
+        assert (np.isnan(have) == np.isnan(want)).all(), f"{column}: NULL in other rows than the reference"
+        assert have[~np.isnan(want)] == pytest.approx(want[~np.isnan(want)], rel=1e-9, abs=1e-9), column
+
+
+def test_marketing_costs_new_buyers_and_cac_by_month_and_source_match_pandas(built) -> None:
+    """Every (month, source) with costs or new buyers, its costs, new buyers and CAC = costs / new
+    buyers whose first source it is (NULL without new buyers), from the input files."""
     client, ref = built
-    mart = frame(client, "SELECT month, source_id, cac FROM marts.marketing_monthly WHERE new_buyers > 0")
+    mart = frame(client, "SELECT month, source_id, costs, new_buyers, cac FROM marts.marketing_monthly")
     mart["month"] = pd.to_datetime(mart.month)
-    mart = mart.set_index(["month", "source_id"]).cac
-    expected = ref.cac_by_month_source()
-    assert len(expected) > 20
-    assert mart.reindex(expected.index).to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-9)
+    expected = ref.marketing_monthly()
+    assert (expected.cac > 0).sum() > 20 and expected.cac.isna().sum() > 0  # paid rows, and spend without buyers
+    assert_columns_match(mart.set_index(["month", "source_id"]), expected, ["costs", "new_buyers", "cac"])
 
 
-def test_romi_is_ltv_over_cac_minus_one(built) -> None:
+def test_romi_cac_ltv_and_payback_by_cohort_and_source_match_pandas(built) -> None:
+    """romi_cohorts row by row against the contract computed from the input files: cohort buyers of
+    the source, the source's costs in the cohort month, CAC, LTV, ROMI = LTV / CAC - 1 and the payback
+    month (first age with ROMI >= 0; NULL if never, and without costs)."""
     client, ref = built
-    rows = frame(client, "SELECT cohort_month, source_id, age_month, romi, ltv, cac FROM marts.romi_cohorts "
-                         "WHERE cac > 0 AND age_month = 2")
-    assert len(rows) > 10
-    assert rows.romi.to_numpy() == pytest.approx((rows.ltv / rows.cac - 1).to_numpy(), rel=1e-9)
-    ltv = ref.ltv()
-    # ltv per (cohort, source) from pandas for one paid source
-    buyers = ref.buyers[ref.buyers.first_source_id == 3]
-    cohort = rows.cohort_month.min()
-    members = buyers[buyers.cohort_month == pd.Timestamp(cohort)].index
-    o = ref.orders[ref.orders.uid.isin(members)]
-    age = (o.buy_ts.dt.year - pd.Timestamp(cohort).year) * 12 + (o.buy_ts.dt.month - pd.Timestamp(cohort).month)
-    expected_ltv = o[age <= 2].revenue.sum() / len(members)
-    got = rows[(rows.source_id == 3) & (rows.cohort_month == cohort)].ltv.iloc[0]
-    assert got == pytest.approx(expected_ltv, rel=1e-9)
-    assert not ltv.empty
+    mart = frame(client, "SELECT cohort_month, source_id, age_month, cohort_buyers, costs, cac, ltv, romi, "
+                         "payback_month FROM marts.romi_cohorts")
+    mart["cohort_month"] = pd.to_datetime(mart.cohort_month)
+    expected = ref.romi_cohorts()
+    # The data must exercise every branch: paid cohorts that pay back, paid ones that never do, unpaid ones.
+    paid = expected[expected.cac.notna()]
+    assert paid.payback_month.notna().any() and paid.payback_month.isna().any() and expected.cac.isna().any()
+    assert (paid.payback_month > 0).any()  # a payback after age 0
+    assert_columns_match(mart.set_index(["cohort_month", "source_id", "age_month"]), expected,
+                         ["cohort_buyers", "costs", "cac", "ltv", "romi", "payback_month"])
 
 
 def test_customer_flow_matches_pandas(built) -> None:
