@@ -16,7 +16,7 @@ from ecomlytics.build import run_dbt
 from ecomlytics.sample_data import generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
-from tests.dbt_runs import failed_tests
+from tests.dbt_runs import failed_checks, failed_tests
 from tests.reference_metrics import Reference, month_start
 
 REPO = Path(__file__).resolve().parents[1]
@@ -254,3 +254,47 @@ def test_dbt_key_and_value_tests_catch_bad_rows(built) -> None:
     assert not run_dbt("test", select="rfm_scores")
     assert {"primary_key_rfm_scores_uid", "not_empty_rfm_scores_segment"} <= failed_tests()
     assert run_dbt("build", select="rfm_scores")
+
+
+# A copy of one row with a marker in a column outside the grain: (table, column = marker, the grain test
+# that must fail, the model it is attached to).
+DUPLICATES = [
+    ("marts.marketing_monthly", "costs", "toDecimal64(987654.32, 2)", "unique_combination", "marketing_monthly"),
+    ("marts.romi_cohorts", "ltv", "-12345.0", "unique_combination", "romi_cohorts"),
+    ("marts.ltv_monthly", "ltv", "-12345.0", "unique_combination", "ltv_monthly"),
+    ("marts.retention_monthly", "retention", "-12345.0", "unique_combination", "retention_monthly"),
+    ("marts.funnel_daily", "events", "987654321", "unique_combination", "funnel_daily"),
+    ("marts.kpi_daily", "session_seconds", "987654321", "unique_combination", "kpi_daily"),
+    ("marts.rfm_monthly", "customers", "987654321", "unique_combination", "rfm_monthly"),
+    # as a refresh would write it: stamped after the last pass, so the refresh-time slice sees its day
+    ("marts.sales_daily", "units", "987654321", "unique_combination", "sales_daily"),
+    ("raw.costs", "costs", "toDecimal64(987654.32, 2)", "unique_combination", "stg_costs"),
+    ("marts.fct_sessions", "duration_s", "987654321", "same_row_count", "fct_sessions"),
+    ("staging.channels", "channel", "'zz marker'", "same_row_count", "int_sessions"),  # a join that multiplies
+    ("marts.rfm_scores", "monetary", "987654321", "same_row_count", "customer_profiles"),
+    ("raw.customers", "name", "'zz marker'", "same_row_count", "rfm_customers"),
+    ("marts.kpi_headline", "dau", "-12345.0", "one_row", "kpi_headline"),
+]
+
+
+def test_grain_tests_catch_a_duplicated_row(built) -> None:
+    """Each model's grain test fails when one row of it (or of the input that sets its grain) is
+    duplicated; with the copies deleted again, they all pass."""
+    client, _ = built
+    models = " ".join(model for *_, model in DUPLICATES)
+    assert run_dbt("test", select=models)
+    for table, column, marker, _, _ in DUPLICATES:
+        stamp = ", (SELECT max(load_id) + 1 FROM marts.sales_daily) AS load_id" if table == "marts.sales_daily" else ""
+        # a customer / a source that has rows in the view, so that the join multiplies them
+        where = {"raw.customers": "WHERE uid IN (SELECT uid FROM marts.rfm_scores)",
+                 "staging.channels": "WHERE source_id IN (SELECT source_id FROM raw.visits)"}.get(table, "")
+        client.command(f"INSERT INTO {table} SELECT * REPLACE ({marker} AS {column}{stamp}) "
+                       f"FROM (SELECT * FROM {table} {where} LIMIT 1)")
+    try:
+        assert not run_dbt("test", select=models)
+        expected = {(test, model) for *_, test, model in DUPLICATES}
+        assert expected <= failed_checks()
+    finally:
+        for table, column, marker, _, _ in DUPLICATES:
+            client.command(f"DELETE FROM {table} WHERE {column} = {marker}")
+    assert run_dbt("test", select=models)
