@@ -282,12 +282,19 @@ def test_grain_tests_catch_a_duplicated_row(built) -> None:
     duplicated; with the copies deleted again, they all pass."""
     client, _ = built
     models = " ".join(model for *_, model in DUPLICATES)
+    # A refresh's sales_daily slice: a day written after the last pass (a row of a new day, no revenue, a new
+    # stamp) makes that pass's watermark newer than every other row; the copy below is stamped newer
+    # still, on an old day, as a refresh that forgot its delete would write it.
+    client.command("INSERT INTO marts.sales_daily SELECT * REPLACE (toDate('2099-01-01') AS day, "
+                   "revenue - revenue AS revenue, (SELECT max(load_id) + 1 FROM marts.sales_daily) AS load_id) "
+                   "FROM (SELECT * FROM marts.sales_daily LIMIT 1)")
     assert run_dbt("test", select=models)
     for table, column, marker, _, _ in DUPLICATES:
         stamp = ", (SELECT max(load_id) + 1 FROM marts.sales_daily) AS load_id" if table == "marts.sales_daily" else ""
         # a customer / a source that has rows in the view, so that the join multiplies them
         where = {"raw.customers": "WHERE uid IN (SELECT uid FROM marts.rfm_scores)",
-                 "staging.channels": "WHERE source_id IN (SELECT source_id FROM raw.visits)"}.get(table, "")
+                 "staging.channels": "WHERE source_id IN (SELECT source_id FROM raw.visits)",
+                 "marts.sales_daily": "WHERE day < '2099-01-01'"}.get(table, "")  # an old day
         client.command(f"INSERT INTO {table} SELECT * REPLACE ({marker} AS {column}{stamp}) "
                        f"FROM (SELECT * FROM {table} {where} LIMIT 1)")
     try:
@@ -297,4 +304,5 @@ def test_grain_tests_catch_a_duplicated_row(built) -> None:
     finally:
         for table, column, marker, _, _ in DUPLICATES:
             client.command(f"DELETE FROM {table} WHERE {column} = {marker}")
+        client.command("DELETE FROM marts.sales_daily WHERE day = '2099-01-01'")
     assert run_dbt("test", select=models)
