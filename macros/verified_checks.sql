@@ -68,3 +68,15 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{# Whether this run is a refresh of a warehouse built before: not a full refresh or --verify-all, and
+   a passing key test recorded its watermark already (the state table exists). Tests whose inputs
+   only change through tables key-tested on every run (e.g. the grain of a view joining keyed tables)
+   check on full builds and with --verify-all instead of on every daily refresh. #}
+{% macro refresh_run() -%}
+    {%- if not execute or flags.FULL_REFRESH or var('verify_all', false) -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set state = verified_checks_relation() -%}
+    {{- return(adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is not none) -}}
+{%- endmacro %}
