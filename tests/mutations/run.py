@@ -35,7 +35,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOGUE = Path(__file__).with_name("catalogue.toml")
-IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "target", "logs", "__pycache__", ".pytest_cache",
+IGNORE = shutil.ignore_patterns(".git", ".venv", "venv", "var", "target", "logs", "__pycache__", ".pytest_cache",
                                 ".ruff_cache", "node_modules", "dbt_packages")
 
 
