@@ -52,7 +52,7 @@
             {%- set tested = graph.nodes.get(node.attached_node) if kwargs.get('changed_column') else none -%}
             {%- if tested and result.status == 'pass' -%}
                 {%- set relation = api.Relation.create(schema=tested.schema, identifier=tested.alias) -%}
-                {%- do rows.append("select '" ~ verified_check_key(node.test_metadata.name, relation, kwargs.column_name)
+                {%- do rows.append("select '" ~ verified_check_key(node.test_metadata.name, relation, kwargs.column_name or kwargs.get('columns', []) | join('+'))
                                    ~ "', uuid, (select max(" ~ kwargs.changed_column ~ ") from " ~ relation ~ ") from "
                                    ~ table_of(relation)) -%}
             {%- endif -%}
@@ -67,4 +67,16 @@
                              ~ rows | join(' union all ')) -%}
         {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{# Whether this run is a refresh of a warehouse built before: not a full refresh or --verify-all, and
+   a passing key test recorded its watermark already (the state table exists). Tests whose inputs
+   only change through tables key-tested on every run (e.g. the grain of a view joining keyed tables)
+   check on full builds and with --verify-all instead of on every daily refresh. #}
+{% macro refresh_run() -%}
+    {%- if not execute or flags.FULL_REFRESH or var('verify_all', false) -%}
+        {{- return(false) -}}
+    {%- endif -%}
+    {%- set state = verified_checks_relation() -%}
+    {{- return(adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is not none) -}}
 {%- endmacro %}

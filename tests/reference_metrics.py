@@ -208,6 +208,48 @@ class Reference:
         joined = joined[joined.new_buyers > 0].fillna({"costs": 0.0})  # unpaid sources acquire at zero cost
         return joined.costs / joined.new_buyers
 
+    def marketing_monthly(self) -> pd.DataFrame:
+        """month x source_id (every pair with costs or new buyers) -> costs, new_buyers, cac
+        (contract: CAC(month, source) = costs / new buyers of the month whose first source it is;
+        NaN without new buyers)."""
+        c = self.costs.assign(month=month_start(self.costs.dt)).groupby(["month", "source_id"]).costs.sum()
+        new = self.buyers.groupby(["cohort_month", "first_source_id"]).size()
+        new.index.names = ["month", "source_id"]
+        df = pd.concat([c, new.rename("new_buyers")], axis=1).fillna({"costs": 0.0, "new_buyers": 0})
+        df["new_buyers"] = df.new_buyers.astype(int)
+        df["cac"] = (df.costs / df.new_buyers).where(df.new_buyers > 0)
+        return df.sort_index()
+
+    def romi_cohorts(self) -> pd.DataFrame:
+        """cohort_month x source_id (first-touch source of the cohort's buyers) x age_month, for every
+        age up to the last month with orders: cohort_buyers, costs (the source's costs in the cohort
+        month), cac = costs / cohort_buyers (NaN without costs), ltv = gross profit of those buyers'
+        orders at ages 0..k / cohort_buyers, romi = ltv / cac - 1 (NaN without costs), payback_month =
+        the first age with romi >= 0 of the (cohort, source), NaN if never."""
+        b = self.buyers
+        o = self.orders.join(b[["cohort_month", "first_source_id"]], on="uid")
+        o["age"] = months_between(o.cohort_month, month_start(o.buy_ts))
+        profit = (o.groupby(["cohort_month", "first_source_id", "age"]).revenue.sum() * self.margin_rate)
+        sizes = b.groupby(["cohort_month", "first_source_id"]).size()
+        spend = self.costs.assign(month=month_start(self.costs.dt)).groupby(["month", "source_id"]).costs.sum()
+        last = month_start(self.orders.buy_ts).max()
+        rows = []
+        for (cohort, source), size in sizes.items():
+            costs = float(spend.get((cohort, source), 0.0))
+            cac = costs / size if costs > 0 else np.nan
+            cumulative, payback, ages = 0.0, np.nan, []
+            for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
+                cumulative += float(profit.get((cohort, source, age), 0.0))
+                ltv = cumulative / size
+                romi = ltv / cac - 1 if costs > 0 else np.nan
+                if np.isnan(payback) and romi >= 0:
+                    payback = age
+                ages.append([cohort, source, age, size, costs, cac, ltv, romi])
+            rows += [row + [payback] for row in ages]
+        return pd.DataFrame(rows, columns=["cohort_month", "source_id", "age_month", "cohort_buyers", "costs", "cac",
+                                           "ltv", "romi", "payback_month"]).set_index(
+            ["cohort_month", "source_id", "age_month"]).sort_index()
+
     def customer_flow(self) -> pd.DataFrame:
         months = self.orders.assign(month=month_start(self.orders.buy_ts))[["uid", "month"]].drop_duplicates()
         first = months.groupby("uid").month.min()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,7 +16,7 @@ from ecomlytics.build import run_dbt
 from ecomlytics.sample_data import generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
-from tests.dbt_runs import failed_tests
+from tests.dbt_runs import failed_checks, failed_tests
 from tests.reference_metrics import Reference, month_start
 
 REPO = Path(__file__).resolve().parents[1]
@@ -110,33 +111,43 @@ def test_ltv_matches_pandas(built) -> None:
     assert merged.ltv_mart.to_numpy() == pytest.approx(merged.ltv.to_numpy(), rel=1e-9)
 
 
-def test_cac_by_month_and_source_matches_pandas(built) -> None:
+def assert_columns_match(got: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:
+    """Same keys (index) both ways, and each column equal row by row (NaN where the mart has NULL)."""
+    assert sorted(got.index) == sorted(expected.index)
+    got = got.reindex(expected.index)
+    for column in columns:
+        want = expected[column].astype(float).to_numpy()
+        have = got[column].astype(float).to_numpy()
+        assert (np.isnan(have) == np.isnan(want)).all(), f"{column}: NULL in other rows than the reference"
+        assert have[~np.isnan(want)] == pytest.approx(want[~np.isnan(want)], rel=1e-9, abs=1e-9), column
+
+
+def test_marketing_costs_new_buyers_and_cac_by_month_and_source_match_pandas(built) -> None:
+    """Every (month, source) with costs or new buyers, its costs, new buyers and CAC = costs / new
+    buyers whose first source it is (NULL without new buyers), from the input files."""
     client, ref = built
-    mart = frame(client, "SELECT month, source_id, cac FROM marts.marketing_monthly WHERE new_buyers > 0")
+    mart = frame(client, "SELECT month, source_id, costs, new_buyers, cac FROM marts.marketing_monthly")
     mart["month"] = pd.to_datetime(mart.month)
-    mart = mart.set_index(["month", "source_id"]).cac
-    expected = ref.cac_by_month_source()
-    assert len(expected) > 20
-    assert mart.reindex(expected.index).to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-9)
+    expected = ref.marketing_monthly()
+    assert (expected.cac > 0).sum() > 20 and expected.cac.isna().sum() > 0  # paid rows, and spend without buyers
+    assert_columns_match(mart.set_index(["month", "source_id"]), expected, ["costs", "new_buyers", "cac"])
 
 
-def test_romi_is_ltv_over_cac_minus_one(built) -> None:
+def test_romi_cac_ltv_and_payback_by_cohort_and_source_match_pandas(built) -> None:
+    """romi_cohorts row by row against the contract computed from the input files: cohort buyers of
+    the source, the source's costs in the cohort month, CAC, LTV, ROMI = LTV / CAC - 1 and the payback
+    month (first age with ROMI >= 0; NULL if never, and without costs)."""
     client, ref = built
-    rows = frame(client, "SELECT cohort_month, source_id, age_month, romi, ltv, cac FROM marts.romi_cohorts "
-                         "WHERE cac > 0 AND age_month = 2")
-    assert len(rows) > 10
-    assert rows.romi.to_numpy() == pytest.approx((rows.ltv / rows.cac - 1).to_numpy(), rel=1e-9)
-    ltv = ref.ltv()
-    # ltv per (cohort, source) from pandas for one paid source
-    buyers = ref.buyers[ref.buyers.first_source_id == 3]
-    cohort = rows.cohort_month.min()
-    members = buyers[buyers.cohort_month == pd.Timestamp(cohort)].index
-    o = ref.orders[ref.orders.uid.isin(members)]
-    age = (o.buy_ts.dt.year - pd.Timestamp(cohort).year) * 12 + (o.buy_ts.dt.month - pd.Timestamp(cohort).month)
-    expected_ltv = o[age <= 2].revenue.sum() / len(members)
-    got = rows[(rows.source_id == 3) & (rows.cohort_month == cohort)].ltv.iloc[0]
-    assert got == pytest.approx(expected_ltv, rel=1e-9)
-    assert not ltv.empty
+    mart = frame(client, "SELECT cohort_month, source_id, age_month, cohort_buyers, costs, cac, ltv, romi, "
+                         "payback_month FROM marts.romi_cohorts")
+    mart["cohort_month"] = pd.to_datetime(mart.cohort_month)
+    expected = ref.romi_cohorts()
+    # The data must exercise every branch: paid cohorts that pay back, paid ones that never do, unpaid ones.
+    paid = expected[expected.cac.notna()]
+    assert paid.payback_month.notna().any() and paid.payback_month.isna().any() and expected.cac.isna().any()
+    assert (paid.payback_month > 0).any()  # a payback after age 0
+    assert_columns_match(mart.set_index(["cohort_month", "source_id", "age_month"]), expected,
+                         ["cohort_buyers", "costs", "cac", "ltv", "romi", "payback_month"])
 
 
 def test_customer_flow_matches_pandas(built) -> None:
@@ -247,3 +258,62 @@ def test_dbt_key_and_value_tests_catch_bad_rows(built) -> None:
     assert not run_dbt("test", select="rfm_scores")
     assert {"primary_key_rfm_scores_uid", "not_empty_rfm_scores_segment"} <= failed_tests()
     assert run_dbt("build", select="rfm_scores")
+
+
+# A copy of one row with a marker in a column outside the grain: (table, column = marker, the grain test
+# that must fail, the model it is attached to).
+DUPLICATES = [
+    ("marts.marketing_monthly", "costs", "toDecimal64(987654.32, 2)", "unique_combination", "marketing_monthly"),
+    ("marts.romi_cohorts", "ltv", "-12345.0", "unique_combination", "romi_cohorts"),
+    ("marts.ltv_monthly", "ltv", "-12345.0", "unique_combination", "ltv_monthly"),
+    ("marts.retention_monthly", "retention", "-12345.0", "unique_combination", "retention_monthly"),
+    ("marts.funnel_daily", "events", "987654321", "unique_combination", "funnel_daily"),
+    ("marts.kpi_daily", "session_seconds", "987654321", "unique_combination", "kpi_daily"),
+    ("marts.rfm_monthly", "customers", "987654321", "unique_combination", "rfm_monthly"),
+    # as a refresh would write it: stamped after the last pass, so the refresh-time slice sees its day
+    ("marts.sales_daily", "units", "987654321", "unique_combination", "sales_daily"),
+    ("raw.costs", "costs", "toDecimal64(987654.32, 2)", "unique_combination", "stg_costs"),
+    ("marts.fct_sessions", "duration_s", "987654321", "same_row_count", "fct_sessions"),
+    ("staging.channels", "channel", "'zz marker'", "same_row_count", "int_sessions"),  # a join that multiplies
+    ("marts.rfm_scores", "monetary", "987654321", "same_row_count", "customer_profiles"),
+    ("raw.customers", "name", "'zz marker'", "same_row_count", "rfm_customers"),
+    ("marts.kpi_headline", "dau", "-12345.0", "one_row", "kpi_headline"),
+]
+
+
+# Views whose row count runs their joins: checked on full builds and with --verify-all (on_refresh: false).
+FULL_BUILD_ONLY = {"int_sessions", "customer_profiles", "rfm_customers"}
+
+
+def test_grain_tests_catch_a_duplicated_row(built) -> None:
+    """Each model's grain test fails when one row of it (or of the input that sets its grain) is
+    duplicated; with the copies deleted again, they all pass."""
+    client, _ = built
+    models = " ".join(model for *_, model in DUPLICATES)
+    # A refresh's sales_daily slice: a day written after the last pass (a row of a new day, no revenue, a new
+    # stamp) makes that pass's watermark newer than every other row; the copy below is stamped newer
+    # still, on an old day, as a refresh that forgot its delete would write it.
+    client.command("INSERT INTO marts.sales_daily SELECT * REPLACE (toDate('2099-01-01') AS day, "
+                   "revenue - revenue AS revenue, (SELECT max(load_id) + 1 FROM marts.sales_daily) AS load_id) "
+                   "FROM (SELECT * FROM marts.sales_daily LIMIT 1)")
+    assert run_dbt("test", select=models)
+    for table, column, marker, _, _ in DUPLICATES:
+        stamp = ", (SELECT max(load_id) + 1 FROM marts.sales_daily) AS load_id" if table == "marts.sales_daily" else ""
+        # a customer / a source that has rows in the view, so that the join multiplies them
+        where = {"raw.customers": "WHERE uid IN (SELECT uid FROM marts.rfm_scores)",
+                 "staging.channels": "WHERE source_id IN (SELECT source_id FROM raw.visits)",
+                 "marts.sales_daily": "WHERE day < '2099-01-01'"}.get(table, "")  # an old day
+        client.command(f"INSERT INTO {table} SELECT * REPLACE ({marker} AS {column}{stamp}) "
+                       f"FROM (SELECT * FROM {table} {where} LIMIT 1)")
+    try:
+        assert not run_dbt("test", select=models)  # as on a daily refresh
+        expected = {(test, model) for *_, test, model in DUPLICATES if model not in FULL_BUILD_ONLY}
+        assert expected <= failed_checks()
+        assert not {model for _, model in failed_checks()} & FULL_BUILD_ONLY  # views: not on a refresh ...
+        assert not run_dbt("test", select=" ".join(FULL_BUILD_ONLY), vars={"verify_all": True})
+        assert {("same_row_count", model) for model in FULL_BUILD_ONLY} <= failed_checks()  # ... but with verify_all
+    finally:
+        for table, column, marker, _, _ in DUPLICATES:
+            client.command(f"DELETE FROM {table} WHERE {column} = {marker}")
+        client.command("DELETE FROM marts.sales_daily WHERE day = '2099-01-01'")
+    assert run_dbt("test", select=models)
