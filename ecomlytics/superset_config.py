@@ -74,6 +74,21 @@ APP_NAME = "ecomlytics"
 logging.getLogger("clickhouse_connect.driver").setLevel(logging.ERROR)
 # Superset's own ORM code trips SQLAlchemy's session-state warnings on every start (nothing to act on).
 warnings.filterwarnings("ignore", category=SAWarning)
+
+
+class _OneLineRefusals(logging.Filter):
+    """Superset logs every handled client error (a refused query, a page a role may not open: 4xx) as a
+    WARNING with its traceback. Keep one line with the reason; real failures (ERROR) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.exc_info and record.exc_info[1] is not None:
+            reason = str(record.exc_info[1]).strip().splitlines()
+            record.msg, record.args = f"{record.getMessage()}: {reason[0][:300] if reason else ''}", ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("superset.views.error_handling").addFilter(_OneLineRefusals())
 CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet
 
 # Chart queries reuse open chDB handles instead of opening one per query (see chdb_handles.py).
