@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ecomlytics.settings import state_dir
@@ -76,7 +78,8 @@ def cached_manifest(project: str, base_args: list[str]):
     key = (project, project_fingerprint(Path(project)), tuple(base_args),
            tuple(sorted(dbt_environment().items())))
     if key not in _manifests:
-        result = dbtRunner().invoke(["parse", *base_args, "--quiet"])
+        with scoped_environ(dbt_environment()):
+            result = dbtRunner().invoke(["parse", *base_args, "--quiet"])
         if not result.success:
             return None
         _manifests.clear()  # one project state at a time
@@ -84,12 +87,27 @@ def cached_manifest(project: str, base_args: list[str]):
     return _manifests[key]
 
 
+@contextmanager
+def scoped_environ(values: dict[str, str]) -> Iterator[None]:
+    """dbt reads its profile (connection, password) and paths from the environment: set them for one
+    in-process invocation and restore what was there before, so nothing stays in os.environ."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _dbt_setup(vars: dict | None = None) -> tuple[str, list[str]]:
-    """Bridge, environment and the arguments every invocation shares: (project dir, base args)."""
+    """Bridge and the arguments every invocation shares: (project dir, base args)."""
     from ecomlytics.dbt_chdb import install_import_hook
 
     install_import_hook()
-    os.environ.update(dbt_environment())
     project = str(project_dir())
     base_args = ["--project-dir", project, "--profiles-dir", project]
     if vars:
@@ -168,10 +186,11 @@ def run_dbt(
         # (~0.3 s of serialising the whole manifest, after the last node). run_results.json is kept.
         args.append("--no-write-json")
     tracker = NodeProgress(command) if progress and not verbose else None
-    with tracker or nullcontext():
+    env = dbt_environment()
+    with scoped_environ(env), tracker or nullcontext():
         result = dbtRunner(manifest=manifest, callbacks=[tracker.on_event] if tracker else []).invoke(args)
     if manifest is not None and hasattr(result.result, "write"):
-        result.result.write(os.path.join(os.environ["DBT_TARGET_PATH"], "run_results.json"))
+        result.result.write(os.path.join(env["DBT_TARGET_PATH"], "run_results.json"))
     if tracker is not None:
         state = "[green]done[/]" if result.success else "[red]failed[/]"
         from rich.console import Console

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ def tiny(client, tmp_path: Path):
     for name, text in (("visits_log.csv", VISITS), ("orders_log.csv", ORDERS), ("costs.csv", COSTS)):
         (tmp_path / name).write_text(text)
     assert all(r.status == "loaded" for r in load_files(client, [], directory=tmp_path, quiet=True))
+    before = dict(os.environ)
     assert run_dbt("build")
+    assert dict(os.environ) == before  # dbt's profile settings were scoped to the invocation
     return client
 
 
