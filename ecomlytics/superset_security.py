@@ -21,8 +21,8 @@ from superset.exceptions import SupersetParseError, SupersetSecurityException
 from superset.security import SupersetSecurityManager
 from superset.sql.parse import SQLScript
 
+from ecomlytics.pii import pii_datasets
 from ecomlytics.sql_guard import BI_DATABASES, DENIED_FUNCTIONS
-from ecomlytics.superset_setup import PII_DATASETS
 
 # Databases a dotted name may not start with, as far as Superset's parser can tell without asking
 # the engine (the engine side compares with the databases that exist).
@@ -36,7 +36,7 @@ class EcomlyticsSecurityManager(SupersetSecurityManager):
             datasource = kwargs["query_context"].datasource
         elif kwargs.get("viz") is not None:
             datasource = kwargs["viz"].datasource
-        if getattr(datasource, "table_name", None) in PII_DATASETS and not self._granted_pii(datasource):
+        if getattr(datasource, "table_name", None) in pii_datasets() and not self._granted_pii(datasource):
             raise SupersetSecurityException(SupersetError(
                 error_type=SupersetErrorType.DATASOURCE_SECURITY_ACCESS_ERROR,
                 message=f"{datasource.table_name} holds contact data: CRM and Admin only",

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from ecomlytics.pii import pii_datasets
 from ecomlytics.settings import BI_WAREHOUSE_ENV, bi_warehouse_dsn, state_dir
 from ecomlytics.sql_guard import BI_SESSION_SETTINGS
 from ecomlytics.warehouse import WarehouseConfig, config, parse_dsn
@@ -29,7 +30,6 @@ ASSETS_DIR = PACKAGE_DIR.parent / "superset_assets"
 CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 URI_PLACEHOLDER = "__ECOMLYTICS_SQLALCHEMY_URI__"
 ADMIN_PASSWORD_ENV = "ECOMLYTICS_ADMIN_PASSWORD"
-PII_DATASETS = {"rfm_customers", "dim_customers"}
 
 
 @dataclass(frozen=True)
@@ -201,7 +201,7 @@ def dashboards_by_slug() -> dict:
 
 
 def _shows_pii(dashboard) -> bool:
-    return any(c.datasource is not None and c.datasource.table_name in PII_DATASETS for c in dashboard.slices)
+    return any(c.datasource is not None and c.datasource.table_name in pii_datasets() for c in dashboard.slices)
 
 
 def _granted_ledger() -> Path:
@@ -246,7 +246,7 @@ def ensure_roles(reset: bool = False) -> None:
         tables = (db.session.query(SqlaTable).all() if spec.dashboards == ("*",) else
                   [chart.datasource for dashboard in chosen for chart in dashboard.slices])
         datasets = {table.id: table for table in tables
-                    if table is not None and (spec.pii or table.table_name not in PII_DATASETS)}
+                    if table is not None and (spec.pii or table.table_name not in pii_datasets())}
         # Gamma's and sql_lab's permissions without the dashboard menu entries (`superset init` gives Gamma
         # every menu), then the role's datasets and the menu entries of its own dashboards.
         menus = {p.id for p in _menu_permissions(dashboards.values())}

@@ -317,3 +317,17 @@ def test_grain_tests_catch_a_duplicated_row(built) -> None:
             client.command(f"DELETE FROM {table} WHERE {column} = {marker}")
         client.command("DELETE FROM marts.sales_daily WHERE day = '2099-01-01'")
     assert run_dbt("test", select=models)
+
+
+def test_contact_columns_are_flagged_pii_in_dbt_and_only_those_marts_are_pii(built) -> None:
+    """The marts with names, e-mails or phones (as the engine sees their columns) are exactly the marts
+    flagged `meta: {pii: true}` in the dbt project, which the Superset security setup reads."""
+    from ecomlytics.pii import pii_datasets
+
+    client, _ = built
+    with_contacts = {row[0] for row in client.query(
+        "SELECT DISTINCT table FROM system.columns WHERE database = 'marts' AND name IN ('name', 'email', 'phone')"
+    ).result_rows}
+    marts = {row[0] for row in client.query("SELECT name FROM system.tables WHERE database = 'marts'").result_rows}
+    assert with_contacts == {"rfm_customers", "dim_customers"}
+    assert pii_datasets() & marts == with_contacts
