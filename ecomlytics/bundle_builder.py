@@ -13,6 +13,7 @@ Column types are read from a built warehouse (the marts must exist).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import uuid
@@ -188,11 +189,37 @@ class Chart:
         return uid("chart", f"{self.dataset}:{self.title}")
 
 
+GRAIN_LABELS = {"P1D": "Day", "P1W": "Week", "P1M": "Month"}
+
+
+def axis_label(column: str, grain: str) -> str:
+    """The x axis's label under a time grain: never the column's own name. ClickHouse resolves a
+    name in WHERE to a SELECT alias first, so ``toMonday(day) AS day ... WHERE day >= ...`` would
+    filter week starts, not days (see /work/shared/SUPERSET-NOTES.md, "grain alias trap")."""
+    if column.endswith("_month") and grain == "P1M":
+        return column.replace("_", " ").capitalize()  # "Cohort month", "Registration month"
+    return GRAIN_LABELS[grain]
+
+
 def axis(column: str, grain: str | None) -> dict | str:
+    """The x axis column of a saved query (a grained axis is labelled unlike its column)."""
     if grain is None:
         return column
-    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": column,
+    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": axis_label(column, grain),
             "expressionType": "SQL"}
+
+
+def x_axis_param(column: str, grain: str | None) -> dict | str:
+    """The chart's ``x_axis`` form-data control: with a grain, a custom SQL column with its own
+    label (the browser builds its query from these params, not from the saved query)."""
+    if grain is None:
+        return column
+    return {"expressionType": "SQL", "sqlExpression": column, "label": axis_label(column, grain)}
+
+
+# d3 time formats of grained axes: months always with their year ("smart_date" drops it and lets
+# September and November collide).
+AXIS_TIME_FORMATS = {"P1D": "%d %b %Y", "P1W": "%d %b %Y", "P1M": "%b %Y"}
 
 
 def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: str = "P1W", fmt: str | None = None,
@@ -203,8 +230,9 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
     if x is None:
         params |= {"subheader": subheader}
         return Chart(title, ds, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
-    params |= {"x_axis": x, "time_grain_sqla": grain, "compare_lag": 1, "compare_suffix": "vs previous week",
-               "show_trend_line": True, "start_y_axis_at_zero": True, "rolling_type": "None"}
+    params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "compare_lag": 1,
+               "compare_suffix": "vs previous week", "show_trend_line": True, "start_y_axis_at_zero": True,
+               "rolling_type": "None"}
     query: dict = {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]}
     if COMPLETE_WEEK in COMPUTED_COLUMNS.get(ds, {}):
         # The newest week is usually still running: a tile comparing it with a full week would
@@ -220,11 +248,12 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
                limit: int = 10000, sort_x: bool = False) -> Chart:
     """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
-    params = {"x_axis": x, "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True, "show_legend": True,
-              "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit, "truncate_metric": True,
-              "x_axis_sort_asc": True, "zoomable": False}
+    params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
+              "show_legend": True, "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit,
+              "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
     if grain:
         params["time_grain_sqla"] = grain
+        params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
     if stack:
         params["stack"] = "Stack"
     if sort_x:
@@ -442,11 +471,40 @@ def query_context(chart: Chart) -> str:
                        "form_data": form_data, "result_format": "json", "result_type": "full"})
 
 
+def time_column(dataset: str) -> str | None:
+    """The column a dashboard's Period filter applies to (a cohort dataset's is the cohort month)."""
+    return DATASETS[dataset][0]
+
+
+def with_period(chart: Chart) -> Chart:
+    """The chart with a TEMPORAL_RANGE ad-hoc filter on its dataset's time column, in the params
+    (what the browser sends) and in the saved query. Without it Superset ignores a dashboard's time
+    range and still shows the "filter applied" badge."""
+    column = time_column(chart.dataset)
+    if column is None:
+        return chart
+    params = {**chart.params, "time_range": "No filter", "adhoc_filters": [
+        *chart.params.get("adhoc_filters", []), {"expressionType": "SIMPLE", "subject": column,
+                                                  "operator": "TEMPORAL_RANGE", "comparator": "No filter",
+                                                  "clause": "WHERE", "isExtra": False}]}
+    query = {**chart.query, "filters": [*chart.query.get("filters", []),
+                                        {"col": column, "op": "TEMPORAL_RANGE", "val": "No filter"}]}
+    return dataclasses.replace(chart, params=params, query=query)
+
+
+def applies(filter_name: str, chart: Chart) -> bool:
+    """Whether a dashboard filter can apply to a chart: else the chart is out of its scope."""
+    if filter_name == "period":
+        return time_column(chart.dataset) is not None
+    return _has_column(chart.dataset, FILTER_COLUMNS[filter_name][1])
+
+
 COMPLETE_WEEK = "in_complete_week"
 # dataset -> {computed column: (SQL, ClickHouse type)}: labels that sort in their natural order, and
 # whether a row's week (Monday-Sunday) is complete in the data.
 COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String")},
+    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String"),
+                   "os": ("first_os", "String")},  # the buyer's first OS: the dashboards' OS filter applies
     "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
     "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
 }
@@ -501,7 +559,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
     charts = [c for row in board.rows for c in row]
     filters = []
     for name in board.filters:
-        in_scope = [chart_ids[c.uuid] for c in charts if name == "period" or _has_column(c.dataset, name)]
+        in_scope = [chart_ids[c.uuid] for c in charts if applies(name, c)]
         excluded = [chart_ids[c.uuid] for c in charts if chart_ids[c.uuid] not in in_scope]
         if name == "period":
             target, label, filter_type, controls = {}, "Period", "filter_time", {}
@@ -572,7 +630,7 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
         for chart in (c for row in board.rows for c in row):
             chart_ids.setdefault(chart.uuid, len(chart_ids) + 1)
             name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
-            dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(chart))
+            dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(with_period(chart)))
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
 
 
