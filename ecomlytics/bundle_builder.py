@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from ecomlytics.superset_setup import ASSETS_DIR, URI_PLACEHOLDER
+from ecomlytics.superset_setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
@@ -54,12 +54,17 @@ def kpi_metrics(distinct: Callable[[str], str]) -> dict[str, tuple[str, str]]:
     }
 
 
+# Durations are shown as "6h 4m 28s": Superset's DURATION format reads milliseconds, so every *_s
+# metric (seconds, kept for SQL Lab and the API) has a millisecond twin the charts use.
+DURATION = "DURATION"
+
 # dataset -> (main datetime column, {metric: (SQL, d3 format)})
 DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     # kpi_daily rows hold uniqExact states: distinct counts merge them, exact for any roll-up.
     "kpi_daily": ("day", {
         **kpi_metrics(lambda name: f"uniqExactMerge({name}_state)"),
         "asl_mean_s": ("sum(session_seconds) / nullIf(sum(sessions), 0)", ",.0f"),
+        "session_length_mean": ("1000 * sum(session_seconds) / nullIf(sum(sessions), 0)", DURATION),
     }),
     # Weekly KPIs with finalized distinct counts, one row per week: a virtual dataset (KPI_WEEKLY_SQL)
     # over marts.kpi_weekly.
@@ -82,6 +87,10 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "asl_median_s": ("max(asl_median_s)", ",.0f"),
         "asl_mode_s": ("max(asl_mode_s)", ",.0f"),
         "ttf_median_s": ("max(ttf_median_s)", ",.0f"),
+        "session_length_mean": ("1000 * max(asl_mean_s)", DURATION),
+        "session_length_median": ("1000 * max(asl_median_s)", DURATION),
+        "session_length_mode": ("1000 * max(asl_mode_s)", DURATION),
+        "ttf_median": ("1000 * max(ttf_median_s)", DURATION),
         "sticky_wau": ("max(sticky_wau)", ".1%"),
         "sticky_mau": ("max(sticky_mau)", ".1%"),
         "orders_per_buyer_6m": ("max(orders_per_buyer_6m)", ".2f"),
@@ -116,6 +125,7 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     "ttf_buyers": ("first_order_date", {
         "buyers": ("count()", ",d"),
         "ttf_median_s": ("medianExact(ttf_seconds)", ",.0f"),
+        "ttf_median": ("1000 * medianExact(ttf_seconds)", DURATION),
     }),
     "customer_flow_monthly": ("month", {
         "new": ("sum(new_buyers)", ",d"),
@@ -186,7 +196,20 @@ class Chart:
 
     @property
     def uuid(self) -> str:
-        return uid("chart", f"{self.dataset}:{self.title}")
+        return uid("chart", f"{self.dataset}:{RENAMED.get(self.title, self.title)}")
+
+
+# Charts renamed since first published keep their UUIDs (an import updates them in place instead of
+# leaving the old chart behind): new title -> the title the UUID was made from.
+RENAMED = {
+    "Session length, mean": "Session length, mean (s)", "Session length, median": "Session length, median (s)",
+    "Session length, mode": "Session length, mode (s)",
+    "Time to first order, median": "Time to first order, median (s)",
+    "Mean session length by OS, weekly": "Mean session length by OS (s), weekly",
+    "Median time to first order by channel": "Median time to first order by channel (s)",
+    "Retention by visit cohort and lifetime month (month 0 = 100%, not shown)":
+        "Retention by visit cohort and lifetime month",
+}
 
 
 GRAIN_LABELS = {"P1D": "Day", "P1W": "Week", "P1M": "Month"}
@@ -233,7 +256,9 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
     params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "compare_lag": 1,
                "compare_suffix": "vs previous week", "show_trend_line": True, "start_y_axis_at_zero": True,
                "rolling_type": "None"}
-    query: dict = {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]}
+    # No saved orderby on the axis: Superset would write ORDER BY <its SQL> (week), not its label (Week),
+    # which ClickHouse refuses beside GROUP BY Week. The tile orders its points itself.
+    query: dict = {"columns": [axis(x, grain)], "metrics": [metric]}
     if COMPLETE_WEEK in COMPUTED_COLUMNS.get(ds, {}):
         # The newest week is usually still running: a tile comparing it with a full week would
         # always show a drop. Tiles show the last complete week against the one before.
@@ -246,7 +271,7 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
 def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
                groupby: list[str] | None = None,
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
-               limit: int = 10000, sort_x: bool = False) -> Chart:
+               limit: int = 10000, sort_x: bool = False, horizontal: bool = False) -> Chart:
     """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
     params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
               "show_legend": True, "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit,
@@ -258,10 +283,26 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
         params["stack"] = "Stack"
     if sort_x:
         params["x_axis_sort"] = x
+    if horizontal:  # long category names: bars along the y axis, names in full
+        params["orientation"] = "horizontal"
     viz = "echarts_timeseries_bar" if kind == "bar" else "echarts_timeseries_line"
     columns = [axis(x, grain), *(groupby or [])]
     return Chart(title, ds, viz, params, width, 50,
                  {"columns": columns, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": limit})
+
+
+def bars(title: str, ds: str, metric: str, groupby: str, width: int = 4, share: bool = False, height: int = 50,
+         fmt: str = "SMART_NUMBER") -> Chart:
+    """Horizontal bars by category, largest first, values on the bars: names stay whole where a donut's
+    outside labels were cut ("Paid social...", "Churn: 5..."). ``share``: each bar as a share of the total."""
+    params = {"x_axis": groupby, "metrics": [metric], "groupby": [], "orientation": "horizontal",
+              "x_axis_sort": metric, "x_axis_sort_asc": True, "show_value": True, "show_legend": False,
+              "row_limit": 50, "y_axis_format": ".1%" if share else fmt, "rich_tooltip": True, "zoomable": False,
+              "truncateXAxis": False}
+    if share:
+        params["contributionMode"] = "column"
+    return Chart(title, ds, "echarts_timeseries_bar", params, width, height,
+                 {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
 
 
 def pie(title: str, ds: str, metric: str, groupby: str, width: int = 4) -> Chart:
@@ -289,14 +330,22 @@ def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width
     return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": None, "row_limit": limit})
 
 
-def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12) -> Chart:
+def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12,
+            at_least: tuple[str, int] | None = None) -> Chart:
+    """``at_least``: (column, value) keeps rows with column >= value (e.g. retention without month 0,
+    which is 100% by definition and would take the whole colour scale)."""
     params = {"x_axis": x, "groupby": y, "metric": metric, "normalize_across": "heatmap", "legend_type": "continuous",
               "linear_color_scheme": "blue_white_yellow", "show_values": True, "show_percentage": False,
               "value_bounds": [None, None], "y_axis_format": fmt, "x_axis_time_format": "smart_date",
               "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc", "row_limit": 10000, "xscale_interval": -1,
-              "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto"}
-    return Chart(title, ds, "heatmap_v2", params, width, 70,
-                 {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000})
+              "yscale_interval": -1, "left_margin": 16, "bottom_margin": 16}  # px; labels are contained
+    query: dict = {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000}
+    if at_least:
+        column, value = at_least
+        params["adhoc_filters"] = [{"expressionType": "SIMPLE", "subject": column, "operator": ">=",
+                                    "comparator": value, "clause": "WHERE", "isExtra": False}]
+        query["filters"] = [{"col": column, "op": ">=", "val": value}]
+    return Chart(title, ds, "heatmap_v2", params, width, 70, query)
 
 
 @dataclass
@@ -332,7 +381,7 @@ checkout and payments.""", [
              big_number("Units sold", w, "units", "week")],
             [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
-             pie("GMV share by channel", k, "gmv", "channel")],
+             bars("GMV share by channel", k, "gmv", "channel", share=True)],
         ]),
         Dashboard("sales", "Sales: channels, OS, categories, SKUs", """**What:** where revenue comes from —
 channel shares and dynamics, OS, categories month over month and seasonality, top and bottom SKUs.
@@ -340,12 +389,12 @@ channel shares and dynamics, OS, categories month over month and seasonality, to
 ones · a dip on one OS/device → audit the release (SDK, performance, crashes), roll out fixes gradually
 and A/B the checkout · categories with negative MoM on a high base → promo, content, stock · top SKUs →
 storefronts, cross-sell and bundles.""", [
-            [pie("Channel share of GMV", "sales_daily", "gmv", "channel"),
+            [bars("Channel share of GMV", "sales_daily", "gmv", "channel", share=True),
              timeseries("GMV by channel, monthly", "sales_daily", ["gmv"], "day", "P1M", ["channel"], kind="bar",
                         stack=True, width=8)],
             [timeseries("GMV by category, monthly (MoM, seasonality)", "sales_daily", ["gmv"], "day", "P1M",
                         ["category"], width=8),
-             pie("GMV by OS", "sales_daily", "gmv", "os")],
+             bars("GMV by OS", "sales_daily", "gmv", "os")],
             [table("Top 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"]),
              table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"], ascending=True)],
         ], ("period", "channel", "category", "os")),
@@ -368,33 +417,33 @@ fix and roll out gradually.""", [
 length (mean / median / mode) and how long traffic takes to the first order.
 **Signals → actions:** long TTF tail → welcome series and personal offers · session length ↓ on one OS →
 UX, speed or tracking problems · active users grow without GMV → work on conversion and AOV.""", [
-            [big_number("Session length, mean (s)", "kpi_headline", "asl_mean_s", fmt=",.0f", width=3),
-             big_number("Session length, median (s)", "kpi_headline", "asl_median_s", fmt=",.0f", width=3),
-             big_number("Session length, mode (s)", "kpi_headline", "asl_mode_s", fmt=",.0f", width=3),
-             big_number("Time to first order, median (s)", "kpi_headline", "ttf_median_s", fmt=",.0f", width=3)],
+            [big_number("Session length, mean", "kpi_headline", "session_length_mean", fmt=DURATION, width=3),
+             big_number("Session length, median", "kpi_headline", "session_length_median", fmt=DURATION, width=3),
+             big_number("Session length, mode", "kpi_headline", "session_length_mode", fmt=DURATION, width=3),
+             big_number("Time to first order, median", "kpi_headline", "ttf_median", fmt=DURATION, width=3)],
             # Finalized weekly users and additive session seconds: no per-user work at query time.
             [timeseries("Active users, weekly", "activity_weekly", ["wau"], "week", "P1W", width=6),
-             timeseries("Mean session length by OS (s), weekly", k, ["asl_mean_s"], "day", "P1W", ["os"], width=6)],
+             timeseries("Mean session length by OS, weekly", k, ["session_length_mean"], "day", "P1W", ["os"],
+                        width=6, fmt=DURATION)],
             [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_range", None, kind="bar",
                         width=6, sort_x=True),
-             timeseries("Median time to first order by channel (s)", "ttf_buyers", ["ttf_median_s"], "channel", None,
-                        kind="bar", width=6)],
+             timeseries("Median time to first order by channel", "ttf_buyers", ["ttf_median"], "channel", None,
+                        kind="bar", width=6, fmt=DURATION, horizontal=True)],
         ]),
         Dashboard("cohorts", "Cohorts: retention, LTV, lifetime", """**What:** how each monthly cohort stays
 and pays: retention heatmap, LTV by cohort and age, lifetime, average check, active buyers; filter by
 channel to judge traffic quality.
 **Questions:** after how long do users stop coming back? Which cohort brought more money in its first six
 months? A lifetime that shrinks in one cohort → investigate that campaign.""", [
-            [heatmap("Retention by visit cohort and lifetime month", "retention_monthly", "lifetime_month",
-                     "cohort_month", "retention", ".1%")],
+            [heatmap("Retention by visit cohort and lifetime month (month 0 = 100%, not shown)", "retention_monthly",
+                     "lifetime_month", COHORT, "retention", ".1%", at_least=("lifetime_month", 1))],
             [heatmap("LTV by buyer cohort and age (cumulative gross profit per buyer)", "ltv_monthly", "age_month",
-                     "cohort_month", "ltv", ",.2f")],
+                     COHORT, "ltv", ",.2f")],
             [timeseries("Lifetime (months active per user) by cohort", "retention_monthly", ["lifetime_months"],
-                        "cohort_month", "P1M", kind="bar", width=4),
+                        "cohort_month", "P1M", kind="bar", width=6),
              timeseries("Average check by buyer cohort", "ltv_monthly", ["average_check"], "cohort_month", "P1M",
-                        kind="bar", width=4),
-             heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", "cohort_month", "active_buyers",
-                     ",d", width=4)],
+                        kind="bar", width=6)],
+            [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
         ], ("period", "channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** spend per source,
 CAC per source and month, ROMI by cohort and age with the payback month, and the customer flow.
@@ -407,7 +456,7 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
             [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
                         kind="bar", stack=True),
              timeseries("CAC by source, monthly", "marketing_monthly", ["cac"], "month", "P1M", ["channel"])],
-            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", "cohort_month", "romi", ".0%", width=8),
+            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", COHORT, "romi", ".0%", width=8),
              table("Payback month by source", "romi_cohorts", ["channel"], ["payback_month"], limit=20,
                    ascending=True, width=4)],
             [timeseries("Customer flow: new / returning / reactivated / churned", "customer_flow_monthly",
@@ -418,8 +467,8 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
 with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
 segment. **Actions:** see *recommended action*; the CRM team acts on the contacts in
 [RFM contacts (CRM)](/superset/dashboard/rfm-contacts/) or with `ecomlytics export rfm`.""", [
-            [pie("Customers by segment", "rfm_summary", "customers", "segment"),
-             pie("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
+            [bars("Customers by segment", "rfm_summary", "customers", "segment"),
+             bars("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
              table("Recommended action per segment", "rfm_summary", ["segment", "recommended_action"], ["customers"],
                    limit=20, width=4)],
             [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
@@ -444,8 +493,8 @@ dormant share growing → win-back (see **RFM**).""", [
              big_number("Reachable by push", cb, "reachable_push", fmt=".1%", width=2),
              big_number("Profile completeness", cb, "profile_completeness", fmt=".1%", width=4)],
             [timeseries("Registrations by month", cb, ["contacts"], "registration_month", "P1M", kind="bar", width=4),
-             pie("Activity of the base", cb, "contacts", "activity_status"),
-             pie("Contacts by city", cb, "contacts", "city")],
+             bars("Activity of the base", cb, "contacts", "activity_status"),
+             bars("Contacts by city", cb, "contacts", "city")],
         ], ("period", "city")),
     ]
 
@@ -500,14 +549,62 @@ def applies(filter_name: str, chart: Chart) -> bool:
 
 
 COMPLETE_WEEK = "in_complete_week"
+COHORT = "cohort"  # a cohort month as "2017-08": heatmap rows keep their year and sort in time order
 # dataset -> {computed column: (SQL, ClickHouse type)}: labels that sort in their natural order, and
 # whether a row's week (Monday-Sunday) is complete in the data.
 COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String"),
                    "os": ("first_os", "String")},  # the buyer's first OS: the dashboards' OS filter applies
     "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
+    **{table: {COHORT: ("substring(toString(cohort_month), 1, 7)", "String")}
+       for table in ("retention_monthly", "ltv_monthly", "romi_cohorts")},
     "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
 }
+
+
+# Metrics that are money: shown with the configured currency (settings.currency(), written over the
+# placeholder when the bundle is imported).
+MONEY_METRICS = {"gmv", "aov", "revenue_per_session", "ltv", "ltv_6m", "average_check", "costs", "cac", "monetary"}
+
+
+def currency_of(metric: str) -> dict | None:
+    return {"symbol": CURRENCY_PLACEHOLDER, "symbolPosition": "suffix"} if metric in MONEY_METRICS else None
+
+
+# Readable names for metrics and columns (dataset verbose names: chart legends, table headers,
+# tooltips). Anything not listed reads as its name with spaces, capitalized.
+VERBOSE = {
+    "gmv": "GMV", "aov": "AOV (average order value)", "users": "Users", "buyers": "Buyers",
+    "new_buyers": "New buyers", "units": "Units sold", "conversion": "Conversion (orders / users)",
+    "buyer_conversion": "Buyer conversion (buyers / users)",
+    "session_conversion": "Session conversion (orders / sessions)",
+    "revenue_per_session": "Revenue per session", "asl_mean_s": "Session length, mean (s)",
+    "asl_median_s": "Session length, median (s)", "asl_mode_s": "Session length, mode (s)",
+    "ttf_median_s": "Time to first order, median (s)", "session_length_mean": "Session length, mean",
+    "session_length_median": "Session length, median", "session_length_mode": "Session length, mode",
+    "ttf_median": "Time to first order, median", "dau": "DAU", "wau": "WAU", "mau": "MAU",
+    "sticky_wau": "Sticky factor (DAU / WAU)", "sticky_mau": "Sticky factor (DAU / MAU)",
+    "ltv": "LTV per buyer", "ltv_6m": "LTV at 6 months", "cac": "CAC", "romi": "ROMI", "romi_6m": "ROMI at 6 months",
+    "orders_per_buyer_6m": "Orders per buyer in 6 months", "payback_month": "Payback month",
+    "lifetime_months": "Lifetime (months active per user)", "average_check": "Average check",
+    "active_buyers": "Active buyers", "active_users": "Active users", "new": "New", "returning": "Returning",
+    "reactivated": "Reactivated", "churned": "Churned", "customers": "Customers", "monetary": "Monetary (revenue)",
+    "contacts": "Contacts", "reachable_email": "Reachable by e-mail", "reachable_sms": "Reachable by SMS",
+    "reachable_push": "Reachable by push", "profile_completeness": "Profile completeness",
+    "sessions_per_user": "Sessions per user", "avg_session_s": "Session length, mean (s)",
+    # columns
+    "os": "OS", "sku": "SKU", "uid": "User id", "customer_id": "Customer id", "email": "E-mail",
+    "email_opt_in": "E-mail opt-in", "sms_opt_in": "SMS opt-in", "push_opt_in": "Push opt-in",
+    "has_email": "Has e-mail", "rfm_code": "RFM code", "r_score": "R score", "f_score": "F score",
+    "m_score": "M score", "recency_days": "Recency (days)", "frequency": "Frequency (orders)",
+    "ttf_seconds": "Time to first order (s)", "ttf_range": "Time to first order", "duration_s": "Duration (s)",
+    "revenue": "Revenue", "costs": "Costs", "first_os": "First OS", "macro_segment": "Macro-segment",
+    "in_complete_week": "In a complete week", "age_month": "Age (months)", "lifetime_month": "Lifetime month",
+}
+
+
+def verbose(name: str) -> str:
+    return VERBOSE.get(name) or name.replace("_", " ").capitalize()
 
 
 def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
@@ -519,10 +616,10 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
         "params": None, "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None,
         "extra": None,
         "normalize_columns": False, "always_filter_main_dttm": False, "uuid": uid("dataset", table),
-        "metrics": [{"metric_name": name, "verbose_name": name.replace("_", " "), "metric_type": None,
-                     "expression": sql, "description": None, "d3format": fmt, "currency": None, "extra": {},
-                     "warning_text": None} for name, (sql, fmt) in metrics.items()],
-        "columns": [{"column_name": name, "verbose_name": None,
+        "metrics": [{"metric_name": name, "verbose_name": verbose(name), "metric_type": None,
+                     "expression": sql, "description": None, "d3format": fmt, "currency": currency_of(name),
+                     "extra": {}, "warning_text": None} for name, (sql, fmt) in metrics.items()],
+        "columns": [{"column_name": name, "verbose_name": verbose(name),
                      "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),

@@ -29,3 +29,14 @@ def default_warehouse_dsn() -> str:
 def warehouse_dsn(override: str | None = None) -> str:
     """The DSN in force: explicit ``--warehouse`` > ``$ECOMLYTICS_WAREHOUSE`` > embedded default."""
     return override or os.environ.get(WAREHOUSE_ENV) or default_warehouse_dsn()
+
+
+CURRENCY_ENV = "ECOMLYTICS_CURRENCY"
+# Every money amount in the inputs is in one currency (docs/CONTRACT.md): the data's base currency.
+# The sample data's shop sells in Russia, Belarus and Kazakhstan and counts in roubles.
+DEFAULT_CURRENCY = "RUB"
+
+
+def currency() -> str:
+    """ISO 4217 code money is shown in on the dashboards: ``$ECOMLYTICS_CURRENCY`` or the default."""
+    return (os.environ.get(CURRENCY_ENV) or DEFAULT_CURRENCY).strip().upper()

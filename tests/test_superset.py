@@ -65,12 +65,12 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     visits = ref.visits
     week = visits.start_ts.dt.normalize() - pd.to_timedelta(visits.start_ts.dt.weekday, unit="D")
     expected_asl = visits.groupby([week, visits.os]).duration_s.mean()
-    asl = [row for row in chart_data(admin, served.base, ids["Mean session length by OS (s), weekly"])
-           if row["asl_mean_s"] is not None]  # weeks x OS with orders but no sessions have no length
+    asl = [row for row in chart_data(admin, served.base, ids["Mean session length by OS, weekly"])
+           if row["session_length_mean"] is not None]  # weeks x OS with orders but no sessions have no length
     assert len(asl) == len(expected_asl)
-    for row in asl:  # long format: Week (week start), os, asl_mean_s
+    for row in asl:  # long format: Week (week start), os, session_length_mean (milliseconds)
         key = (pd.Timestamp(row["Week"], unit="ms"), row["os"])
-        assert row["asl_mean_s"] == pytest.approx(expected_asl[key], rel=1e-9), key
+        assert row["session_length_mean"] / 1000 == pytest.approx(expected_asl[key], rel=1e-9), key
     # Marketing: CAC by source and month.
     cac_rows = chart_data(admin, served.base, ids["CAC by source, monthly"])
     assert len(cac_rows) > 10
