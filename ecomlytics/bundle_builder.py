@@ -274,8 +274,8 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
                limit: int = 10000, sort_x: bool = False, horizontal: bool = False) -> Chart:
     """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
     params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
-              "show_legend": True, "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit,
-              "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
+              "show_legend": True, "legend_type": "plain" if groupby else "scroll", "y_axis_format": fmt,
+              "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
     if grain:
         params["time_grain_sqla"] = grain
         params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
@@ -603,6 +603,11 @@ VERBOSE = {
 }
 
 
+# Superset's CSV download names columns by their verbose names: the CRM contacts export keeps the
+# column names a mailing tool's import is mapped to (customer_id, email, phone, ...).
+EXPORT_DATASETS = {"rfm_customers"}
+
+
 def verbose(name: str) -> str:
     return VERBOSE.get(name) or name.replace("_", " ").capitalize()
 
@@ -619,7 +624,7 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
         "metrics": [{"metric_name": name, "verbose_name": verbose(name), "metric_type": None,
                      "expression": sql, "description": None, "d3format": fmt, "currency": currency_of(name),
                      "extra": {}, "warning_text": None} for name, (sql, fmt) in metrics.items()],
-        "columns": [{"column_name": name, "verbose_name": verbose(name),
+        "columns": [{"column_name": name, "verbose_name": None if table in EXPORT_DATASETS else verbose(name),
                      "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),
