@@ -100,10 +100,12 @@ class Browser:
                 data[self._slice_id(response)] = [row for result in response.json()["result"]
                                                   for row in result["data"]]
             if screenshot:
+                holders = self.page.locator("[data-test='dashboard-component-chart-holder']")
+                holders.first.wait_for(timeout=60_000)
                 while self.page.locator(".loading, [aria-label='Loading']").count() and time.time() < deadline:
                     self.page.wait_for_timeout(500)
                 self.page.mouse.wheel(0, -20000)
-                self.page.wait_for_timeout(1500)
+                self.page.wait_for_timeout(2500)  # let the grid paint before the full-page shot
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 self.page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
         finally:
