@@ -69,6 +69,8 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     # Weekly KPIs with finalized distinct counts, one row per week: a virtual dataset (KPI_WEEKLY_SQL)
     # over marts.kpi_weekly.
     "kpi_weekly": ("week", kpi_metrics(lambda name: f"sum({name})")),
+    # The period against the previous period of the same length and last year (KPI_COMPARE_SQL).
+    "kpi_compare": ("day", {}),
     "activity_daily": ("day", {
         "dau": ("sum(dau)", ",d"),
         "active_users": ("uniqExactMerge(users_state)", ",d"),
@@ -181,7 +183,94 @@ WHERE 1 = 1
 GROUP BY week
 {%- endif %}
 """
-VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL}
+
+
+def _kpi_compare_sql() -> str:
+    """KPIs of the dashboard's period against the previous period of the same length and the same
+    period a year earlier, from kpi_daily (distinct users / buyers merged exactly for any span).
+    The period is clipped to the data; a comparison period that does not lie wholly inside the data
+    (empty or partly covered) reads "n/a", never a percentage. Values are text: one table column
+    holds money, counts and ratios."""
+    measures = {"revenue": "toFloat64(sum{if}(revenue{cond}))", "orders": "toFloat64(sum{if}(orders{cond}))",
+                "sessions": "toFloat64(sum{if}(sessions{cond}))", "units": "toFloat64(sum{if}(units{cond}))",
+                "users": "toFloat64(uniqExactMerge{if}(users_state{cond}))",
+                "buyers": "toFloat64(uniqExactMerge{if}(buyers_state{cond}))"}
+    periods = {"c": ("cur_from", "cur_to"), "p": ("prev_from", "cur_from"), "l": ("ly_from", "ly_to")}
+    inner = ",\n        ".join(
+        template.format(**{"if": "If", "cond": f", d.day >= {start} AND d.day < {end}"}) + f" AS {name}_{key}"
+        for name, template in measures.items() for key, (start, end) in periods.items())
+    kpis = [  # label, format, value from the measures of one period ({p}: c, p or l)
+        ("GMV", "money", "revenue_{p}"), ("Orders", "count", "orders_{p}"),
+        ("AOV (average order value)", "money", "revenue_{p} / nullIf(orders_{p}, 0)"),
+        ("Users", "count", "users_{p}"), ("Buyers", "count", "buyers_{p}"),
+        ("Conversion (orders / users)", "pct", "orders_{p} / nullIf(users_{p}, 0)"),
+        ("Revenue per session", "money", "revenue_{p} / nullIf(sessions_{p}, 0)"), ("Units sold", "count", "units_{p}")]
+
+    def fixed(value: str, decimals: int) -> str:  # "995.70" (toString drops a Decimal's trailing zeros)
+        scale = 10 ** decimals
+        scaled = f"toInt64(round(abs({value}) * {scale}))"
+        return (f"concat(if({value} < 0, '-', ''), toString(intDiv({scaled}, {scale})), '.', "
+                f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
+
+    def shown(fmt: str, value: str, ok: str) -> str:
+        text = {"money": f"concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}')",
+                "count": f"toString(toUInt64(round({value})))",
+                "pct": f"concat({fixed(f'100 * {value}', 2)}, '%')"}[fmt]
+        return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"
+
+    def change(now: str, before: str, ok: str) -> str:
+        ratio = f"({now}) / ({before}) - 1"
+        return (f"if({ok} AND ifNull({before}, 0) > 0 AND {now} IS NOT NULL, "
+                f"concat(if({ratio} >= 0, '+', ''), {fixed(f'100 * ({ratio})', 1)}, '%'), 'n/a')")
+
+    rows = ",\n        ".join(
+        "tuple({i}, '{label}', {cur}, {prev}, {chg_prev}, {ly}, {chg_ly})".format(
+            i=i, label=label, cur=shown(fmt, value.format(p="c"), "1"),
+            prev=shown(fmt, value.format(p="p"), "prev_ok"), ly=shown(fmt, value.format(p="l"), "ly_ok"),
+            chg_prev=change(value.format(p="c"), value.format(p="p"), "prev_ok"),
+            chg_ly=change(value.format(p="c"), value.format(p="l"), "ly_ok"))
+        for i, (label, fmt, value) in enumerate(kpis, start=1))
+    start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
+    end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
+    return f"""\
+{{%- set period = get_time_filter('day', remove_filter=True, strftime='%Y-%m-%d') -%}}
+{{%- set channels = filter_values('channel', remove_filter=True) -%}}
+{{%- set oses = filter_values('os', remove_filter=True) -%}}
+WITH
+    (SELECT min(day) FROM marts.kpi_daily) AS data_from,
+    (SELECT max(day) FROM marts.kpi_daily) + 1 AS data_to,
+    greatest({start}, data_from) AS cur_from,
+    least({end}, data_to) AS cur_to,
+    cur_from - (cur_to - cur_from) AS prev_from,
+    addYears(cur_from, -1) AS ly_from,
+    addYears(cur_to, -1) AS ly_to,
+    prev_from >= data_from AS prev_ok,
+    ly_from >= data_from AS ly_ok
+SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi, k.3 AS this_period,
+    k.4 AS previous_period, k.5 AS change_vs_previous, k.6 AS same_period_last_year, k.7 AS change_vs_last_year
+FROM (
+    SELECT
+        {inner}
+    FROM marts.kpi_daily AS d
+    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to
+    {{%- if channels %}} AND d.channel IN {{{{ channels | where_in }}}}{{% endif %}}
+    {{%- if oses %}} AND d.os IN {{{{ oses | where_in }}}}{{% endif %}}
+)
+ARRAY JOIN [
+        {rows}
+    ] AS k
+ORDER BY position
+"""
+
+
+KPI_COMPARE_SQL = _kpi_compare_sql()
+VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL}
+VIRTUAL_BASE = {"kpi_compare": "kpi_daily"}  # the mart a virtual dataset without a table of its own reads
+# Virtual datasets over no table of their own: their columns (the builder cannot DESCRIBE them).
+VIRTUAL_COLUMNS = {"kpi_compare": [
+    ("day", "Date"), ("channel", "String"), ("os", "String"), ("position", "UInt8"), ("kpi", "String"),
+    ("this_period", "String"), ("previous_period", "String"), ("change_vs_previous", "String"),
+    ("same_period_last_year", "String"), ("change_vs_last_year", "String")]}
 
 
 @dataclass
@@ -323,11 +412,16 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
                  {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
 
 
-def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12) -> Chart:
-    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": True,
+def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12,
+              height: int = 120, search: bool = True, order_by: str | None = None) -> Chart:
+    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": search,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
     # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
-    return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": None, "row_limit": limit})
+    query = {"columns": columns, "metrics": None, "row_limit": limit}
+    if order_by:
+        params["order_by_cols"] = [json.dumps([order_by, True])]
+        query["orderby"] = [[order_by, True]]
+    return Chart(title, ds, "table", params, width, height, query)
 
 
 def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12,
@@ -367,11 +461,16 @@ NAV = " · ".join(link(s, t) for s, t in [
     ("rfm", "RFM"), ("customer-base", "Customer base")])
 
 
+COMPARE_TITLE = "The period against the previous period of the same length and last year"
+
+
 def dashboards() -> list[Dashboard]:
     k, w, cb = "kpi_daily", "kpi_weekly", "customer_base_summary"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
-session and units sold: tiles show the last complete week against the week before, with the weekly trend.
+session and units sold: tiles show the last complete week against the week before, with the weekly trend;
+the table compares the whole Period with the period of the same length before it and with the same dates a
+year earlier ("n/a" where that period is not wholly inside the data).
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments.""", [
@@ -379,6 +478,9 @@ checkout and payments.""", [
              big_number("Users", w, "users", "week"), big_number("Conversion", w, "conversion", "week", fmt=".2%"),
              big_number("Revenue per session", w, "revenue_per_session", "week", fmt=",.3f"),
              big_number("Units sold", w, "units", "week")],
+            [raw_table(COMPARE_TITLE, "kpi_compare", ["kpi", "this_period", "previous_period", "change_vs_previous",
+                                                      "same_period_last_year", "change_vs_last_year"],
+                       limit=20, height=46, search=False, order_by="position")],
             [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
              bars("GMV share by channel", k, "gmv", "channel", share=True)],
@@ -599,7 +701,10 @@ VERBOSE = {
     "m_score": "M score", "recency_days": "Recency (days)", "frequency": "Frequency (orders)",
     "ttf_seconds": "Time to first order (s)", "ttf_range": "Time to first order", "duration_s": "Duration (s)",
     "revenue": "Revenue", "costs": "Costs", "first_os": "First OS", "macro_segment": "Macro-segment",
-    "in_complete_week": "In a complete week", "age_month": "Age (months)", "lifetime_month": "Lifetime month",
+    "in_complete_week": "In a complete week", "kpi": "KPI", "this_period": "This period",
+    "previous_period": "Previous period (same length)", "change_vs_previous": "Change vs previous period",
+    "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
+    "age_month": "Age (months)", "lifetime_month": "Lifetime month",
 }
 
 
@@ -746,7 +851,8 @@ def exposures_yaml() -> dict:
     return {"version": 2, "exposures": [{
         "name": board.slug.replace("-", "_"), "label": board.title, "type": "dashboard", "maturity": "high",
         "url": f"http://127.0.0.1:8088/superset/dashboard/{board.slug}/", "description": plain(board.about),
-        "depends_on": [f"ref('{name}')" for name in sorted({c.dataset for row in board.rows for c in row})],
+        "depends_on": [f"ref('{name}')" for name in sorted({VIRTUAL_BASE.get(c.dataset, c.dataset)
+                                                            for row in board.rows for c in row})],
         "owner": {"name": "ecomlytics", "email": "analytics@ecomlytics.local"}} for board in dashboards()]}
 
 
@@ -762,9 +868,9 @@ def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
     from ecomlytics.warehouse import connect
 
     client = connect(dsn)
-    return {table: [(r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows
-                    if r[0] not in LINEAGE_COLUMNS]
-            for table in DATASETS}
+    return {table: VIRTUAL_COLUMNS.get(table) or [
+        (r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows
+        if r[0] not in LINEAGE_COLUMNS] for table in DATASETS}
 
 
 def main() -> None:

@@ -329,3 +329,66 @@ def test_sales_gmv_under_a_channel_and_a_category_filter_equals_pandas(served: S
     assert got.keys() == expected.to_dict().keys()
     for month, gmv in got.items():
         assert gmv == pytest.approx(expected[month], abs=0.01), (choice.category, month)
+
+
+COMPARE = "The period against the previous period of the same length and last year"
+
+
+def _compare_rows(rows: list[dict]) -> dict[str, dict]:
+    return {row["kpi"]: row for row in rows}
+
+
+def test_overview_compares_the_period_with_the_previous_period_and_last_year(served: Served,
+                                                                            captured: list[Board]) -> None:
+    """The Period against the period of the same length before it and the same dates a year earlier;
+    a comparison period not wholly inside the data reads "n/a", never a percentage."""
+    from ecomlytics.settings import currency
+
+    ref = Reference(served.data)
+    orders, visits = ref.orders, ref.visits
+    data_from = min(visits.start_ts.min(), orders.buy_ts.min()).normalize()
+
+    def figures(start: pd.Timestamp, end: pd.Timestamp) -> dict[str, float]:
+        o = orders[(orders.buy_ts >= start) & (orders.buy_ts < end)]
+        v = visits[(visits.start_ts >= start) & (visits.start_ts < end)]
+        return {"GMV": o.revenue.sum(), "Orders": len(o), "Users": v.uid.nunique(), "Buyers": o.uid.nunique()}
+
+    # In the browser, under the 3-month Period of the other tests: the previous 3 months start before the data.
+    start, end = period_of(ref)
+    assert start - (end - start) < data_from
+    table = _compare_rows(_rows(_board(captured, "overview"), "Period", COMPARE))
+    now = figures(start, end)
+    assert table["GMV"]["this_period"] == f"{now['GMV']:.2f} {currency()}"
+    assert table["Orders"]["this_period"] == str(now["Orders"])
+    assert table["Users"]["this_period"] == str(now["Users"])
+    for row in table.values():
+        assert row["previous_period"] == row["change_vs_previous"] == "n/a", row
+        assert row["same_period_last_year"] == row["change_vs_last_year"] == "n/a", row
+    # Through the API, two months whose previous two months lie inside the data.
+    admin = served.admin()
+    from tests.superset_served import charts
+
+    chart_id = charts(admin, served.base)[COMPARE]
+    context = json.loads(admin.get(f"{served.base}/api/v1/chart/{chart_id}").json()["result"]["query_context"])
+    start = data_from + pd.offsets.MonthBegin(4)
+    end = start + pd.DateOffset(months=2)
+    time_range = f"{start:%Y-%m-%d} : {end:%Y-%m-%d}"
+    context["form_data"]["extra_form_data"] = {"time_range": time_range}
+    for flt in context["form_data"]["adhoc_filters"]:
+        if flt["operator"] == "TEMPORAL_RANGE":
+            flt["comparator"] = time_range
+    context["queries"][0]["time_range"] = time_range
+    context["queries"][0]["filters"] = [{**f, "val": time_range} if f["op"] == "TEMPORAL_RANGE" else f
+                                        for f in context["queries"][0]["filters"]]
+    response = admin.post(f"{served.base}/api/v1/chart/data", json=context)
+    assert response.status_code == 200, response.text[:300]
+    table = _compare_rows(response.json()["result"][0]["data"])
+    now, before = figures(start, end), figures(start - (end - start), start)
+    assert before["Orders"] > 0
+    for kpi in ("GMV", "Orders", "Users", "Buyers"):
+        shown = (lambda x: f"{x:.2f} {currency()}") if kpi == "GMV" else str
+        assert table[kpi]["this_period"] == shown(now[kpi]), (kpi, table[kpi], now, before, time_range)
+        assert table[kpi]["previous_period"] == shown(before[kpi]), kpi
+        change = 100 * (now[kpi] / before[kpi] - 1)
+        assert float(table[kpi]["change_vs_previous"].rstrip("%")) == pytest.approx(change, abs=0.051), kpi
+        assert table[kpi]["same_period_last_year"] == "n/a"  # the sample holds 240 days
