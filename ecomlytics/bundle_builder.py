@@ -285,11 +285,15 @@ class Chart:
 
     @property
     def uuid(self) -> str:
-        return uid("chart", f"{self.dataset}:{RENAMED.get(self.title, self.title)}")
+        key = f"{self.dataset}:{RENAMED.get(self.title, self.title)}"
+        return uid("chart", MOVED.get(key, key))
 
 
 # Charts renamed since first published keep their UUIDs (an import updates them in place instead of
 # leaving the old chart behind): new title -> the title the UUID was made from.
+MOVED = {  # charts moved to another dataset keep their UUIDs too: "dataset:title" -> the one it was made from
+    "kpi_weekly:Active users, weekly": "activity_weekly:Active users, weekly",
+}
 RENAMED = {
     "Session length, mean": "Session length, mean (s)", "Session length, median": "Session length, median (s)",
     "Session length, mode": "Session length, mode (s)",
@@ -524,7 +528,8 @@ UX, speed or tracking problems · active users grow without GMV → work on conv
              big_number("Session length, mode", "kpi_headline", "session_length_mode", fmt=DURATION, width=3),
              big_number("Time to first order, median", "kpi_headline", "ttf_median", fmt=DURATION, width=3)],
             # Finalized weekly users and additive session seconds: no per-user work at query time.
-            [timeseries("Active users, weekly", "activity_weekly", ["wau"], "week", "P1W", width=6),
+            # Weekly distinct users from kpi_weekly: exact for any channel / OS selection, so those filters apply.
+            [timeseries("Active users, weekly", w, ["users"], "week", "P1W", width=6),
              timeseries("Mean session length by OS, weekly", k, ["session_length_mean"], "day", "P1W", ["os"],
                         width=6, fmt=DURATION)],
             [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_range", None, kind="bar",

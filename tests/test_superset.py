@@ -61,7 +61,7 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     assert sorted(ttf) == [label for label in bucket.cat.categories if label in ttf]
     # Engagement: weekly active users, and mean session length per OS and week from additive seconds.
     wau = chart_data(admin, served.base, ids["Active users, weekly"])
-    assert {pd.Timestamp(row["Week"], unit="ms"): row["wau"] for row in wau} == expected_users.to_dict()
+    assert {pd.Timestamp(row["Week"], unit="ms"): row["users"] for row in wau} == expected_users.to_dict()
     visits = ref.visits
     week = visits.start_ts.dt.normalize() - pd.to_timedelta(visits.start_ts.dt.weekday, unit="D")
     expected_asl = visits.groupby([week, visits.os]).duration_s.mean()
