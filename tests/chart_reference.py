@@ -359,16 +359,20 @@ class ChartReference:
         return {"payback_month": {c: out.get(c, np.nan) for c in channels}}
 
     # ---- RFM -------------------------------------------------------------------------------------
-    @cached_property
-    def rfm(self) -> pd.DataFrame:
-        g = self.ref.rfm()
+    @staticmethod
+    def labelled(g: pd.DataFrame) -> pd.DataFrame:
+        """RFM scores with their segment, recommended action (seeds/rfm_segments.csv) and macro-segment."""
+        g = g.copy()
         g["segment"] = g.rfm_code.map(SEGMENTS.segment)
-        g["recommended_action"] = g.rfm_code.map(SEGMENTS.recommended_action) if "recommended_action" in \
-            SEGMENTS else None
+        g["recommended_action"] = g.rfm_code.map(SEGMENTS.recommended_action)
         g["macro_segment"] = [
             "New" if code[:2] in ("51", "41") else "Active" if r in (4, 5) and 2 <= f <= 5 else "Churn"
             for code, r, f in zip(g.rfm_code, g.r_score, g.f_score, strict=True)]
         return g
+
+    @cached_property
+    def rfm(self) -> pd.DataFrame:
+        return self.labelled(self.ref.rfm())
 
     def rfm_selected(self, s: Selection) -> pd.DataFrame:
         return s.pick(self.rfm, segment="segment", macro_segment="macro_segment")
@@ -386,9 +390,8 @@ class ChartReference:
         months = pd.date_range(self.orders.month.min(), self.orders.month.max(), freq="MS")
         out = {}
         for month in months:
-            g = self.ref.rfm(as_of=month + pd.DateOffset(months=1))
-            g["segment"] = g.rfm_code.map(SEGMENTS.segment)
-            g = s.pick(g, segment="segment")
+            g = self.labelled(self.ref.rfm(as_of=month + pd.DateOffset(months=1)))
+            g = s.pick(g, segment="segment", macro_segment="macro_segment")
             for segment, n in g.groupby("segment").size().items():
                 out[(ms(month), segment)] = n
         return {"customers": out}
