@@ -179,12 +179,18 @@ class ChartReference:
         return {"session_length_mean": {(ms(w), os): x for (w, os), x in mean.items()}}
 
     def compare_this_period(self, s: Selection) -> dict:
-        """The comparison table's current-period column (the previous periods: tests/test_dashboard_filters.py)."""
+        """The comparison table's current-period column: kpi -> (value, decimals shown, suffix)
+        (the previous periods: tests/test_dashboard_filters.py)."""
         from ecomlytics.settings import currency
 
         o, v = self.daily_orders(s), self.daily_visits(s)
-        return {"this_period": {"GMV": f"{o.revenue.sum():.2f} {currency()}", "Orders": str(len(o)),
-                                "Users": str(v.uid.nunique()), "Buyers": str(o.uid.nunique())}}
+        money = f" {currency()}"
+        gmv, orders, sessions, users = o.revenue.sum(), len(o), len(v), v.uid.nunique()
+        return {"this_period": {
+            "GMV": (gmv, 2, money), "Orders": (orders, 0, ""), "AOV (average order value)": (gmv / orders, 2, money),
+            "Users": (users, 0, ""), "Buyers": (o.uid.nunique(), 0, ""),
+            "Conversion (orders / users)": (100 * orders / users, 2, "%"),
+            "Revenue per session": (gmv / sessions, 2, money), "Units sold": (o.units.sum(), 0, "")}}
 
     # ---- sales_daily -----------------------------------------------------------------------------
     def sales_lines(self, s: Selection) -> pd.DataFrame:
