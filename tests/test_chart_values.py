@@ -35,6 +35,7 @@ class Check:
     kinds: dict[str, str]  # metric -> MONEY / COUNT / RATIO
     note: str = ""  # why the check is weaker than an exact comparison, if it is
     special: Callable | None = None  # (rows, expected, selection) -> problems, instead of the plain comparison
+    keep_zero: bool = False  # 0 is a value to compare (not "no bar"), e.g. payback in month 0
 
 
 def _approx(kind: str, value: float):
@@ -54,8 +55,9 @@ def compare(rows: list[dict], check: Check, expected: dict) -> list[str]:
             values = tuple(row[k] for k in check.keys)
             return values[0] if len(values) == 1 else values
 
-        got = {key(row): row[metric] for row in rows if row[metric] not in (None, 0)}
-        want = {k: v for k, v in expected[metric].items() if not pd.isna(v) and v != 0}
+        absent = (None,) if check.keep_zero else (None, 0)
+        got = {key(row): row[metric] for row in rows if row[metric] not in absent}
+        want = {k: v for k, v in expected[metric].items() if not pd.isna(v) and (check.keep_zero or v != 0)}
         if got.keys() != want.keys():
             problems.append(f"{metric}: keys only in chart {sorted(got.keys() - want.keys(), key=str)[:5]}, "
                             f"only in pandas {sorted(want.keys() - got.keys(), key=str)[:5]}")
@@ -277,7 +279,8 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("marketing", "Customer flow: new / returning / reactivated / churned"): Check(
             c.customer_flow, ("Month",), {"new": COUNT, "returning": COUNT, "reactivated": COUNT, "churned": COUNT}),
         ("marketing", "ROMI by cohort and age"): Check(c.romi, ("cohort", "age_month"), {"romi": RATIO}),
-        ("marketing", "Payback month by source"): Check(c.payback, ("channel",), {"payback_month": COUNT}),
+        ("marketing", "Payback month by source"): Check(c.payback, ("channel",), {"payback_month": COUNT},
+                                                        keep_zero=True),
         # rfm
         ("rfm", "Customers by segment"): Check(c.rfm_by("segment"), ("segment",), {"customers": COUNT}),
         ("rfm", "Customers by macro-segment"): Check(c.rfm_by("macro_segment"), ("macro_segment",),
