@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pytest
@@ -97,8 +97,12 @@ class Ctx:
         return copy.deepcopy(self.contexts[chart_id])
 
     def rows(self, chart_id: int, time_range: str | None = None, column: str | None = None,
-             values: list[str] | None = None) -> list[dict]:
-        """The chart's rows with the saved query context plus one native filter, as a dashboard sends it."""
+             values: list[str] | None = None, selects: dict[str, list[str]] | None = None) -> list[dict]:
+        """The chart's rows with the saved query context plus native filters, as a dashboard sends them:
+        a time range, and IN filters (``column``/``values`` for one, ``selects`` column -> values)."""
+        selects = dict(selects or {})
+        if column is not None:
+            selects[column] = values
         context = self.context(chart_id)
         query = context["queries"][0]
         extra: dict = {}
@@ -110,8 +114,8 @@ class Ctx:
             for flt in context["form_data"].get("adhoc_filters", []):
                 if flt.get("operator") == "TEMPORAL_RANGE":
                     flt["comparator"] = time_range
-        if column is not None:
-            extra["filters"] = [{"col": column, "op": "IN", "val": values}]
+        if selects:
+            extra["filters"] = [{"col": col, "op": "IN", "val": vals} for col, vals in selects.items()]
             query["filters"] = query["filters"] + extra["filters"]
         if extra:
             context["form_data"]["extra_form_data"] = extra
@@ -352,19 +356,21 @@ def period_of(ref: Reference) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, start + pd.DateOffset(months=3)
 
 
-def filter_value(c: ChartReference, column: str) -> str:
-    """A real value that is only part of the data."""
-    if column == "channel":  # the paid channel most buyers come from (every marketing chart has it)
+def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
+    """Real values that are only part of the data (the ``n`` most frequent)."""
+    if column == "channel":  # the paid channels most buyers come from (every marketing chart has them)
         paid = set(c.ref.costs.source_id[c.ref.costs.costs > 0])
         sources = c.buyers.first_source_id
-        return channel_of(pd.Series([sources[sources.isin(paid)].value_counts().index[0]])).iloc[0]
-    if column == "os":
-        return c.visits.os.value_counts().index[0]
-    if column == "category":
-        return c.items.category.value_counts().index[0]
-    if column == "city":
-        return c.base.city.value_counts().index[0]
-    return c.rfm[column].value_counts().index[0]  # segment, macro_segment: the largest
+        values = channel_of(pd.Series(sources[sources.isin(paid)].value_counts().index))
+    elif column == "os":
+        values = c.visits.os.value_counts().index
+    elif column == "category":
+        values = c.items.category.value_counts().index
+    elif column == "city":
+        values = c.base.city.value_counts().index
+    else:  # segment, macro_segment: the largest
+        values = c.rfm[column].value_counts().index
+    return list(values[:n])
 
 
 @pytest.mark.parametrize("chart", params())
@@ -381,9 +387,9 @@ def test_chart_values_under_each_filter_in_scope(ctx: Ctx, checks: dict, chart: 
             rows = ctx.rows(board.charts[name], time_range=f"{start:%Y-%m-%d} : {end:%Y-%m-%d}")
         else:
             column = native_filter["targets"][0]["column"]["name"]
-            value = filter_value(ctx.charts, column)
-            selection = Selection(**{column: (value,)})
-            rows = ctx.rows(board.charts[name], column=column, values=[value])
+            values = filter_value(ctx.charts, column)
+            selection = Selection(**{column: tuple(values)})
+            rows = ctx.rows(board.charts[name], column=column, values=values)
         applied += 1
         # The selection must matter to pandas too, or a filter the chart ignores would go unnoticed.
         filtered, unfiltered = check.expected(selection), check.expected(Selection())
@@ -394,3 +400,33 @@ def test_chart_values_under_each_filter_in_scope(ctx: Ctx, checks: dict, chart: 
         pytest.skip("no native filter of its dashboard applies to this chart")
     assert problems == []
 
+
+
+@pytest.mark.parametrize("chart", params())
+def test_chart_values_under_all_its_filters_at_once(ctx: Ctx, checks: dict, chart: tuple[str, str]) -> None:
+    """Every filter in scope set together, the select filters with two values each (the kpi_weekly
+    dataset then answers from merged uniqExact states instead of its finalized per-value rows)."""
+    slug, name = chart
+    board, check = ctx.boards[slug], checks[chart]
+    time_range, selection, selects = None, Selection(), {}
+    for native_filter in board.filters:
+        if name not in board.in_scope(native_filter):
+            continue
+        if native_filter["filterType"] == "filter_time":
+            start, end = period_of(ctx.ref)
+            time_range = f"{start:%Y-%m-%d} : {end:%Y-%m-%d}"
+            selection = replace(selection, start=start, end=end)
+        else:
+            column = native_filter["targets"][0]["column"]["name"]
+            # Segment and macro-segment together: the largest macro-segment and its two largest segments.
+            selects[column] = filter_value(ctx.charts, column, n=1 if column == "macro_segment" else 2)
+            selection = replace(selection, **{column: tuple(selects[column])})
+    if "segment" in selects and "macro_segment" in selects:
+        rfm = ctx.charts.rfm
+        within = rfm[rfm.macro_segment == selects["macro_segment"][0]]
+        selects["segment"] = list(within.segment.value_counts().index[:2])
+        selection = replace(selection, segment=tuple(selects["segment"]))
+    if selection == Selection():
+        pytest.skip("no native filter of its dashboard applies to this chart")
+    rows = ctx.rows(board.charts[name], time_range=time_range, selects=selects)
+    assert run_check(ctx, check, rows, selection) == []
