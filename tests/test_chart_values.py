@@ -194,13 +194,16 @@ def _crm_contacts(rows: list[dict], c: ChartReference, s: Selection) -> list[str
     for row in rows:
         uid = int(row["customer_id"])
         want = rfm.loc[uid]
-        got = (row["segment"], row["macro_segment"], row["recency_days"], row["frequency"])
-        if got != (want.segment, want.macro_segment, want.recency, want.frequency) or \
+        got = (row["segment"], row["macro_segment"], row["recommended_action"], row["recency_days"], row["frequency"])
+        if got != (want.segment, want.macro_segment, want.recommended_action, want.recency, want.frequency) or \
                 row["monetary"] != pytest.approx(want.monetary, abs=0.01):
             problems.append(f"{uid}: {row} != {want.to_dict()}")
         contact = customers.loc[uid] if uid in customers.index else None
         for column in ("name", "email", "phone"):
             if (contact[column] if contact is not None else "") != (row[column] or ""):
+                problems.append(f"{uid} {column}: {row[column]!r}")
+        for column in ("email_opt_in", "sms_opt_in", "push_opt_in"):
+            if int(contact[column] or 0 if contact is not None else 0) != row[column]:
                 problems.append(f"{uid} {column}: {row[column]!r}")
         if len(problems) > 10:
             break
