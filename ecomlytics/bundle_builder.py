@@ -13,6 +13,7 @@ Column types are read from a built warehouse (the marts must exist).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import uuid
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from ecomlytics.superset_setup import ASSETS_DIR, URI_PLACEHOLDER
+from ecomlytics.superset_setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
@@ -53,16 +54,23 @@ def kpi_metrics(distinct: Callable[[str], str]) -> dict[str, tuple[str, str]]:
     }
 
 
+# Durations are shown as "6h 4m 28s": Superset's DURATION format reads milliseconds, so every *_s
+# metric (seconds, kept for SQL Lab and the API) has a millisecond twin the charts use.
+DURATION = "DURATION"
+
 # dataset -> (main datetime column, {metric: (SQL, d3 format)})
 DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     # kpi_daily rows hold uniqExact states: distinct counts merge them, exact for any roll-up.
     "kpi_daily": ("day", {
         **kpi_metrics(lambda name: f"uniqExactMerge({name}_state)"),
         "asl_mean_s": ("sum(session_seconds) / nullIf(sum(sessions), 0)", ",.0f"),
+        "session_length_mean": ("1000 * sum(session_seconds) / nullIf(sum(sessions), 0)", DURATION),
     }),
     # Weekly KPIs with finalized distinct counts, one row per week: a virtual dataset (KPI_WEEKLY_SQL)
     # over marts.kpi_weekly.
     "kpi_weekly": ("week", kpi_metrics(lambda name: f"sum({name})")),
+    # The period against the previous period of the same length and last year (KPI_COMPARE_SQL).
+    "kpi_compare": ("day", {}),
     "activity_daily": ("day", {
         "dau": ("sum(dau)", ",d"),
         "active_users": ("uniqExactMerge(users_state)", ",d"),
@@ -81,6 +89,10 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "asl_median_s": ("max(asl_median_s)", ",.0f"),
         "asl_mode_s": ("max(asl_mode_s)", ",.0f"),
         "ttf_median_s": ("max(ttf_median_s)", ",.0f"),
+        "session_length_mean": ("1000 * max(asl_mean_s)", DURATION),
+        "session_length_median": ("1000 * max(asl_median_s)", DURATION),
+        "session_length_mode": ("1000 * max(asl_mode_s)", DURATION),
+        "ttf_median": ("1000 * max(ttf_median_s)", DURATION),
         "sticky_wau": ("max(sticky_wau)", ".1%"),
         "sticky_mau": ("max(sticky_mau)", ".1%"),
         "orders_per_buyer_6m": ("max(orders_per_buyer_6m)", ".2f"),
@@ -115,6 +127,7 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     "ttf_buyers": ("first_order_date", {
         "buyers": ("count()", ",d"),
         "ttf_median_s": ("medianExact(ttf_seconds)", ",.0f"),
+        "ttf_median": ("1000 * medianExact(ttf_seconds)", DURATION),
     }),
     "customer_flow_monthly": ("month", {
         "new": ("sum(new_buyers)", ",d"),
@@ -170,7 +183,94 @@ WHERE 1 = 1
 GROUP BY week
 {%- endif %}
 """
-VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL}
+
+
+def _kpi_compare_sql() -> str:
+    """KPIs of the dashboard's period against the previous period of the same length and the same
+    period a year earlier, from kpi_daily (distinct users / buyers merged exactly for any span).
+    The period is clipped to the data; a comparison period that does not lie wholly inside the data
+    (empty or partly covered) reads "n/a", never a percentage. Values are text: one table column
+    holds money, counts and ratios."""
+    measures = {"revenue": "toFloat64(sum{if}(revenue{cond}))", "orders": "toFloat64(sum{if}(orders{cond}))",
+                "sessions": "toFloat64(sum{if}(sessions{cond}))", "units": "toFloat64(sum{if}(units{cond}))",
+                "users": "toFloat64(uniqExactMerge{if}(users_state{cond}))",
+                "buyers": "toFloat64(uniqExactMerge{if}(buyers_state{cond}))"}
+    periods = {"c": ("cur_from", "cur_to"), "p": ("prev_from", "cur_from"), "l": ("ly_from", "ly_to")}
+    inner = ",\n        ".join(
+        template.format(**{"if": "If", "cond": f", d.day >= {start} AND d.day < {end}"}) + f" AS {name}_{key}"
+        for name, template in measures.items() for key, (start, end) in periods.items())
+    kpis = [  # label, format, value from the measures of one period ({p}: c, p or l)
+        ("GMV", "money", "revenue_{p}"), ("Orders", "count", "orders_{p}"),
+        ("AOV (average order value)", "money", "revenue_{p} / nullIf(orders_{p}, 0)"),
+        ("Users", "count", "users_{p}"), ("Buyers", "count", "buyers_{p}"),
+        ("Conversion (orders / users)", "pct", "orders_{p} / nullIf(users_{p}, 0)"),
+        ("Revenue per session", "money", "revenue_{p} / nullIf(sessions_{p}, 0)"), ("Units sold", "count", "units_{p}")]
+
+    def fixed(value: str, decimals: int) -> str:  # "995.70" (toString drops a Decimal's trailing zeros)
+        scale = 10 ** decimals
+        scaled = f"toInt64(round(abs({value}) * {scale}))"
+        return (f"concat(if({value} < 0, '-', ''), toString(intDiv({scaled}, {scale})), '.', "
+                f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
+
+    def shown(fmt: str, value: str, ok: str) -> str:
+        text = {"money": f"concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}')",
+                "count": f"toString(toUInt64(round({value})))",
+                "pct": f"concat({fixed(f'100 * {value}', 2)}, '%')"}[fmt]
+        return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"
+
+    def change(now: str, before: str, ok: str) -> str:
+        ratio = f"({now}) / ({before}) - 1"
+        return (f"if({ok} AND ifNull({before}, 0) > 0 AND {now} IS NOT NULL, "
+                f"concat(if({ratio} >= 0, '+', ''), {fixed(f'100 * ({ratio})', 1)}, '%'), 'n/a')")
+
+    rows = ",\n        ".join(
+        "tuple({i}, '{label}', {cur}, {prev}, {chg_prev}, {ly}, {chg_ly})".format(
+            i=i, label=label, cur=shown(fmt, value.format(p="c"), "1"),
+            prev=shown(fmt, value.format(p="p"), "prev_ok"), ly=shown(fmt, value.format(p="l"), "ly_ok"),
+            chg_prev=change(value.format(p="c"), value.format(p="p"), "prev_ok"),
+            chg_ly=change(value.format(p="c"), value.format(p="l"), "ly_ok"))
+        for i, (label, fmt, value) in enumerate(kpis, start=1))
+    start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
+    end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
+    return f"""\
+{{%- set period = get_time_filter('day', remove_filter=True, strftime='%Y-%m-%d') -%}}
+{{%- set channels = filter_values('channel', remove_filter=True) -%}}
+{{%- set oses = filter_values('os', remove_filter=True) -%}}
+WITH
+    (SELECT min(day) FROM marts.kpi_daily) AS data_from,
+    (SELECT max(day) FROM marts.kpi_daily) + 1 AS data_to,
+    greatest({start}, data_from) AS cur_from,
+    least({end}, data_to) AS cur_to,
+    cur_from - (cur_to - cur_from) AS prev_from,
+    addYears(cur_from, -1) AS ly_from,
+    addYears(cur_to, -1) AS ly_to,
+    prev_from >= data_from AS prev_ok,
+    ly_from >= data_from AS ly_ok
+SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi, k.3 AS this_period,
+    k.4 AS previous_period, k.5 AS change_vs_previous, k.6 AS same_period_last_year, k.7 AS change_vs_last_year
+FROM (
+    SELECT
+        {inner}
+    FROM marts.kpi_daily AS d
+    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to
+    {{%- if channels %}} AND d.channel IN {{{{ channels | where_in }}}}{{% endif %}}
+    {{%- if oses %}} AND d.os IN {{{{ oses | where_in }}}}{{% endif %}}
+)
+ARRAY JOIN [
+        {rows}
+    ] AS k
+ORDER BY position
+"""
+
+
+KPI_COMPARE_SQL = _kpi_compare_sql()
+VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL}
+VIRTUAL_BASE = {"kpi_compare": "kpi_daily"}  # the mart a virtual dataset without a table of its own reads
+# Virtual datasets over no table of their own: their columns (the builder cannot DESCRIBE them).
+VIRTUAL_COLUMNS = {"kpi_compare": [
+    ("day", "Date"), ("channel", "String"), ("os", "String"), ("position", "UInt8"), ("kpi", "String"),
+    ("this_period", "String"), ("previous_period", "String"), ("change_vs_previous", "String"),
+    ("same_period_last_year", "String"), ("change_vs_last_year", "String")]}
 
 
 @dataclass
@@ -185,14 +285,57 @@ class Chart:
 
     @property
     def uuid(self) -> str:
-        return uid("chart", f"{self.dataset}:{self.title}")
+        key = f"{self.dataset}:{RENAMED.get(self.title, self.title)}"
+        return uid("chart", MOVED.get(key, key))
+
+
+# Charts renamed since first published keep their UUIDs (an import updates them in place instead of
+# leaving the old chart behind): new title -> the title the UUID was made from.
+MOVED = {  # charts moved to another dataset keep their UUIDs too: "dataset:title" -> the one it was made from
+    "kpi_weekly:Active users, weekly": "activity_weekly:Active users, weekly",
+}
+RENAMED = {
+    "Session length, mean": "Session length, mean (s)", "Session length, median": "Session length, median (s)",
+    "Session length, mode": "Session length, mode (s)",
+    "Time to first order, median": "Time to first order, median (s)",
+    "Mean session length by OS, weekly": "Mean session length by OS (s), weekly",
+    "Median time to first order by channel": "Median time to first order by channel (s)",
+    "Retention by visit cohort and lifetime month (month 0 = 100%, not shown)":
+        "Retention by visit cohort and lifetime month",
+}
+
+
+GRAIN_LABELS = {"P1D": "Day", "P1W": "Week", "P1M": "Month"}
+
+
+def axis_label(column: str, grain: str) -> str:
+    """The x axis's label under a time grain: never the column's own name. ClickHouse resolves a
+    name in WHERE to a SELECT alias first, so ``toMonday(day) AS day ... WHERE day >= ...`` would
+    filter week starts, not days (see /work/shared/SUPERSET-NOTES.md, "grain alias trap")."""
+    if column.endswith("_month") and grain == "P1M":
+        return column.replace("_", " ").capitalize()  # "Cohort month", "Registration month"
+    return GRAIN_LABELS[grain]
 
 
 def axis(column: str, grain: str | None) -> dict | str:
+    """The x axis column of a saved query (a grained axis is labelled unlike its column)."""
     if grain is None:
         return column
-    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": column,
+    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": axis_label(column, grain),
             "expressionType": "SQL"}
+
+
+def x_axis_param(column: str, grain: str | None) -> dict | str:
+    """The chart's ``x_axis`` form-data control: with a grain, a custom SQL column with its own
+    label (the browser builds its query from these params, not from the saved query)."""
+    if grain is None:
+        return column
+    return {"expressionType": "SQL", "sqlExpression": column, "label": axis_label(column, grain)}
+
+
+# d3 time formats of grained axes: months always with their year ("smart_date" drops it and lets
+# September and November collide).
+AXIS_TIME_FORMATS = {"P1D": "%d %b %Y", "P1W": "%d %b %Y", "P1M": "%b %Y"}
 
 
 def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: str = "P1W", fmt: str | None = None,
@@ -203,9 +346,12 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
     if x is None:
         params |= {"subheader": subheader}
         return Chart(title, ds, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
-    params |= {"x_axis": x, "time_grain_sqla": grain, "compare_lag": 1, "compare_suffix": "vs previous week",
-               "show_trend_line": True, "start_y_axis_at_zero": True, "rolling_type": "None"}
-    query: dict = {"columns": [axis(x, grain)], "metrics": [metric], "orderby": [[axis(x, grain), True]]}
+    params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "compare_lag": 1,
+               "compare_suffix": "vs previous week", "show_trend_line": True, "start_y_axis_at_zero": True,
+               "rolling_type": "None"}
+    # No saved orderby on the axis: Superset would write ORDER BY <its SQL> (week), not its label (Week),
+    # which ClickHouse refuses beside GROUP BY Week. The tile orders its points itself.
+    query: dict = {"columns": [axis(x, grain)], "metrics": [metric]}
     if COMPLETE_WEEK in COMPUTED_COLUMNS.get(ds, {}):
         # The newest week is usually still running: a tile comparing it with a full week would
         # always show a drop. Tiles show the last complete week against the one before.
@@ -218,21 +364,38 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
 def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
                groupby: list[str] | None = None,
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
-               limit: int = 10000, sort_x: bool = False) -> Chart:
+               limit: int = 10000, sort_x: bool = False, horizontal: bool = False) -> Chart:
     """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
-    params = {"x_axis": x, "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True, "show_legend": True,
-              "legend_type": "scroll", "y_axis_format": fmt, "row_limit": limit, "truncate_metric": True,
-              "x_axis_sort_asc": True, "zoomable": False}
+    params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
+              "show_legend": True, "legend_type": "plain" if groupby else "scroll", "y_axis_format": fmt,
+              "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
     if grain:
         params["time_grain_sqla"] = grain
+        params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
     if stack:
         params["stack"] = "Stack"
     if sort_x:
         params["x_axis_sort"] = x
+    if horizontal:  # long category names: bars along the y axis, names in full
+        params["orientation"] = "horizontal"
     viz = "echarts_timeseries_bar" if kind == "bar" else "echarts_timeseries_line"
     columns = [axis(x, grain), *(groupby or [])]
     return Chart(title, ds, viz, params, width, 50,
                  {"columns": columns, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": limit})
+
+
+def bars(title: str, ds: str, metric: str, groupby: str, width: int = 4, share: bool = False, height: int = 50,
+         fmt: str = "SMART_NUMBER") -> Chart:
+    """Horizontal bars by category, largest first, values on the bars: names stay whole where a donut's
+    outside labels were cut ("Paid social...", "Churn: 5..."). ``share``: each bar as a share of the total."""
+    params = {"x_axis": groupby, "metrics": [metric], "groupby": [], "orientation": "horizontal",
+              "x_axis_sort": metric, "x_axis_sort_asc": True, "show_value": True, "show_legend": False,
+              "row_limit": 50, "y_axis_format": ".1%" if share else fmt, "rich_tooltip": True, "zoomable": False,
+              "truncateXAxis": False}
+    if share:
+        params["contributionMode"] = "column"
+    return Chart(title, ds, "echarts_timeseries_bar", params, width, height,
+                 {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
 
 
 def pie(title: str, ds: str, metric: str, groupby: str, width: int = 4) -> Chart:
@@ -253,21 +416,34 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
                  {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
 
 
-def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12) -> Chart:
-    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": True,
+def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12,
+              height: int = 120, search: bool = True, order_by: str | None = None) -> Chart:
+    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": search,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
     # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
-    return Chart(title, ds, "table", params, width, 120, {"columns": columns, "metrics": None, "row_limit": limit})
+    query = {"columns": columns, "metrics": None, "row_limit": limit}
+    if order_by:
+        params["order_by_cols"] = [json.dumps([order_by, True])]
+        query["orderby"] = [[order_by, True]]
+    return Chart(title, ds, "table", params, width, height, query)
 
 
-def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12) -> Chart:
+def heatmap(title: str, ds: str, x: str, y: str, metric: str, fmt: str, width: int = 12,
+            at_least: tuple[str, int] | None = None) -> Chart:
+    """``at_least``: (column, value) keeps rows with column >= value (e.g. retention without month 0,
+    which is 100% by definition and would take the whole colour scale)."""
     params = {"x_axis": x, "groupby": y, "metric": metric, "normalize_across": "heatmap", "legend_type": "continuous",
               "linear_color_scheme": "blue_white_yellow", "show_values": True, "show_percentage": False,
               "value_bounds": [None, None], "y_axis_format": fmt, "x_axis_time_format": "smart_date",
               "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc", "row_limit": 10000, "xscale_interval": -1,
-              "yscale_interval": -1, "left_margin": "auto", "bottom_margin": "auto"}
-    return Chart(title, ds, "heatmap_v2", params, width, 70,
-                 {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000})
+              "yscale_interval": -1, "left_margin": 16, "bottom_margin": 16}  # px; labels are contained
+    query: dict = {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000}
+    if at_least:
+        column, value = at_least
+        params["adhoc_filters"] = [{"expressionType": "SIMPLE", "subject": column, "operator": ">=",
+                                    "comparator": value, "clause": "WHERE", "isExtra": False}]
+        query["filters"] = [{"col": column, "op": ">=", "val": value}]
+    return Chart(title, ds, "heatmap_v2", params, width, 70, query)
 
 
 @dataclass
@@ -289,11 +465,16 @@ NAV = " · ".join(link(s, t) for s, t in [
     ("rfm", "RFM"), ("customer-base", "Customer base")])
 
 
+COMPARE_TITLE = "The period against the previous period of the same length and last year"
+
+
 def dashboards() -> list[Dashboard]:
     k, w, cb = "kpi_daily", "kpi_weekly", "customer_base_summary"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
-session and units sold: tiles show the last complete week against the week before, with the weekly trend.
+session and units sold: tiles show the last complete week against the week before, with the weekly trend;
+the table compares the whole Period with the period of the same length before it and with the same dates a
+year earlier ("n/a" where that period is not wholly inside the data).
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments.""", [
@@ -301,9 +482,12 @@ checkout and payments.""", [
              big_number("Users", w, "users", "week"), big_number("Conversion", w, "conversion", "week", fmt=".2%"),
              big_number("Revenue per session", w, "revenue_per_session", "week", fmt=",.3f"),
              big_number("Units sold", w, "units", "week")],
+            [raw_table(COMPARE_TITLE, "kpi_compare", ["kpi", "this_period", "previous_period", "change_vs_previous",
+                                                      "same_period_last_year", "change_vs_last_year"],
+                       limit=20, height=46, search=False, order_by="position")],
             [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
-             pie("GMV share by channel", k, "gmv", "channel")],
+             bars("GMV share by channel", k, "gmv", "channel", share=True)],
         ]),
         Dashboard("sales", "Sales: channels, OS, categories, SKUs", """**What:** where revenue comes from —
 channel shares and dynamics, OS, categories month over month and seasonality, top and bottom SKUs.
@@ -311,12 +495,12 @@ channel shares and dynamics, OS, categories month over month and seasonality, to
 ones · a dip on one OS/device → audit the release (SDK, performance, crashes), roll out fixes gradually
 and A/B the checkout · categories with negative MoM on a high base → promo, content, stock · top SKUs →
 storefronts, cross-sell and bundles.""", [
-            [pie("Channel share of GMV", "sales_daily", "gmv", "channel"),
+            [bars("Channel share of GMV", "sales_daily", "gmv", "channel", share=True),
              timeseries("GMV by channel, monthly", "sales_daily", ["gmv"], "day", "P1M", ["channel"], kind="bar",
                         stack=True, width=8)],
             [timeseries("GMV by category, monthly (MoM, seasonality)", "sales_daily", ["gmv"], "day", "P1M",
                         ["category"], width=8),
-             pie("GMV by OS", "sales_daily", "gmv", "os")],
+             bars("GMV by OS", "sales_daily", "gmv", "os")],
             [table("Top 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"]),
              table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"], ascending=True)],
         ], ("period", "channel", "category", "os")),
@@ -339,33 +523,34 @@ fix and roll out gradually.""", [
 length (mean / median / mode) and how long traffic takes to the first order.
 **Signals → actions:** long TTF tail → welcome series and personal offers · session length ↓ on one OS →
 UX, speed or tracking problems · active users grow without GMV → work on conversion and AOV.""", [
-            [big_number("Session length, mean (s)", "kpi_headline", "asl_mean_s", fmt=",.0f", width=3),
-             big_number("Session length, median (s)", "kpi_headline", "asl_median_s", fmt=",.0f", width=3),
-             big_number("Session length, mode (s)", "kpi_headline", "asl_mode_s", fmt=",.0f", width=3),
-             big_number("Time to first order, median (s)", "kpi_headline", "ttf_median_s", fmt=",.0f", width=3)],
+            [big_number("Session length, mean", "kpi_headline", "session_length_mean", fmt=DURATION, width=3),
+             big_number("Session length, median", "kpi_headline", "session_length_median", fmt=DURATION, width=3),
+             big_number("Session length, mode", "kpi_headline", "session_length_mode", fmt=DURATION, width=3),
+             big_number("Time to first order, median", "kpi_headline", "ttf_median", fmt=DURATION, width=3)],
             # Finalized weekly users and additive session seconds: no per-user work at query time.
-            [timeseries("Active users, weekly", "activity_weekly", ["wau"], "week", "P1W", width=6),
-             timeseries("Mean session length by OS (s), weekly", k, ["asl_mean_s"], "day", "P1W", ["os"], width=6)],
+            # Weekly distinct users from kpi_weekly: exact for any channel / OS selection, so those filters apply.
+            [timeseries("Active users, weekly", w, ["users"], "week", "P1W", width=6),
+             timeseries("Mean session length by OS, weekly", k, ["session_length_mean"], "day", "P1W", ["os"],
+                        width=6, fmt=DURATION)],
             [timeseries("Buyers by time to first order", "ttf_buyers", ["buyers"], "ttf_range", None, kind="bar",
                         width=6, sort_x=True),
-             timeseries("Median time to first order by channel (s)", "ttf_buyers", ["ttf_median_s"], "channel", None,
-                        kind="bar", width=6)],
+             timeseries("Median time to first order by channel", "ttf_buyers", ["ttf_median"], "channel", None,
+                        kind="bar", width=6, fmt=DURATION, horizontal=True)],
         ]),
         Dashboard("cohorts", "Cohorts: retention, LTV, lifetime", """**What:** how each monthly cohort stays
 and pays: retention heatmap, LTV by cohort and age, lifetime, average check, active buyers; filter by
 channel to judge traffic quality.
 **Questions:** after how long do users stop coming back? Which cohort brought more money in its first six
 months? A lifetime that shrinks in one cohort → investigate that campaign.""", [
-            [heatmap("Retention by visit cohort and lifetime month", "retention_monthly", "lifetime_month",
-                     "cohort_month", "retention", ".1%")],
+            [heatmap("Retention by visit cohort and lifetime month (month 0 = 100%, not shown)", "retention_monthly",
+                     "lifetime_month", COHORT, "retention", ".1%", at_least=("lifetime_month", 1))],
             [heatmap("LTV by buyer cohort and age (cumulative gross profit per buyer)", "ltv_monthly", "age_month",
-                     "cohort_month", "ltv", ",.2f")],
+                     COHORT, "ltv", ",.2f")],
             [timeseries("Lifetime (months active per user) by cohort", "retention_monthly", ["lifetime_months"],
-                        "cohort_month", "P1M", kind="bar", width=4),
+                        "cohort_month", "P1M", kind="bar", width=6),
              timeseries("Average check by buyer cohort", "ltv_monthly", ["average_check"], "cohort_month", "P1M",
-                        kind="bar", width=4),
-             heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", "cohort_month", "active_buyers",
-                     ",d", width=4)],
+                        kind="bar", width=6)],
+            [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
         ], ("period", "channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** spend per source,
 CAC per source and month, ROMI by cohort and age with the payback month, and the customer flow.
@@ -378,7 +563,7 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
             [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
                         kind="bar", stack=True),
              timeseries("CAC by source, monthly", "marketing_monthly", ["cac"], "month", "P1M", ["channel"])],
-            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", "cohort_month", "romi", ".0%", width=8),
+            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", COHORT, "romi", ".0%", width=8),
              table("Payback month by source", "romi_cohorts", ["channel"], ["payback_month"], limit=20,
                    ascending=True, width=4)],
             [timeseries("Customer flow: new / returning / reactivated / churned", "customer_flow_monthly",
@@ -389,8 +574,8 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
 with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
 segment. **Actions:** see *recommended action*; the CRM team acts on the contacts in
 [RFM contacts (CRM)](/superset/dashboard/rfm-contacts/) or with `ecomlytics export rfm`.""", [
-            [pie("Customers by segment", "rfm_summary", "customers", "segment"),
-             pie("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
+            [bars("Customers by segment", "rfm_summary", "customers", "segment"),
+             bars("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
              table("Recommended action per segment", "rfm_summary", ["segment", "recommended_action"], ["customers"],
                    limit=20, width=4)],
             [timeseries("Segments by month", "rfm_monthly", ["customers"], "snapshot_month", "P1M", ["segment"],
@@ -415,8 +600,8 @@ dormant share growing → win-back (see **RFM**).""", [
              big_number("Reachable by push", cb, "reachable_push", fmt=".1%", width=2),
              big_number("Profile completeness", cb, "profile_completeness", fmt=".1%", width=4)],
             [timeseries("Registrations by month", cb, ["contacts"], "registration_month", "P1M", kind="bar", width=4),
-             pie("Activity of the base", cb, "contacts", "activity_status"),
-             pie("Contacts by city", cb, "contacts", "city")],
+             bars("Activity of the base", cb, "contacts", "activity_status"),
+             bars("Contacts by city", cb, "contacts", "city")],
         ], ("period", "city")),
     ]
 
@@ -442,14 +627,99 @@ def query_context(chart: Chart) -> str:
                        "form_data": form_data, "result_format": "json", "result_type": "full"})
 
 
+def time_column(dataset: str) -> str | None:
+    """The column a dashboard's Period filter applies to (a cohort dataset's is the cohort month)."""
+    return DATASETS[dataset][0]
+
+
+def with_period(chart: Chart) -> Chart:
+    """The chart with a TEMPORAL_RANGE ad-hoc filter on its dataset's time column, in the params
+    (what the browser sends) and in the saved query. Without it Superset ignores a dashboard's time
+    range and still shows the "filter applied" badge."""
+    column = time_column(chart.dataset)
+    if column is None:
+        return chart
+    params = {**chart.params, "time_range": "No filter", "adhoc_filters": [
+        *chart.params.get("adhoc_filters", []), {"expressionType": "SIMPLE", "subject": column,
+                                                  "operator": "TEMPORAL_RANGE", "comparator": "No filter",
+                                                  "clause": "WHERE", "isExtra": False}]}
+    query = {**chart.query, "filters": [*chart.query.get("filters", []),
+                                        {"col": column, "op": "TEMPORAL_RANGE", "val": "No filter"}]}
+    return dataclasses.replace(chart, params=params, query=query)
+
+
+def applies(filter_name: str, chart: Chart) -> bool:
+    """Whether a dashboard filter can apply to a chart: else the chart is out of its scope."""
+    if filter_name == "period":
+        return time_column(chart.dataset) is not None
+    return _has_column(chart.dataset, FILTER_COLUMNS[filter_name][1])
+
+
 COMPLETE_WEEK = "in_complete_week"
+COHORT = "cohort"  # a cohort month as "2017-08": heatmap rows keep their year and sort in time order
 # dataset -> {computed column: (SQL, ClickHouse type)}: labels that sort in their natural order, and
 # whether a row's week (Monday-Sunday) is complete in the data.
 COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String")},
+    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String"),
+                   "os": ("first_os", "String")},  # the buyer's first OS: the dashboards' OS filter applies
     "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
+    **{table: {COHORT: ("substring(toString(cohort_month), 1, 7)", "String")}
+       for table in ("retention_monthly", "ltv_monthly", "romi_cohorts")},
     "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
 }
+
+
+# Metrics that are money: shown with the configured currency (settings.currency(), written over the
+# placeholder when the bundle is imported).
+MONEY_METRICS = {"gmv", "aov", "revenue_per_session", "ltv", "ltv_6m", "average_check", "costs", "cac", "monetary"}
+
+
+def currency_of(metric: str) -> dict | None:
+    return {"symbol": CURRENCY_PLACEHOLDER, "symbolPosition": "suffix"} if metric in MONEY_METRICS else None
+
+
+# Readable names for metrics and columns (dataset verbose names: chart legends, table headers,
+# tooltips). Anything not listed reads as its name with spaces, capitalized.
+VERBOSE = {
+    "gmv": "GMV", "aov": "AOV (average order value)", "users": "Users", "buyers": "Buyers",
+    "new_buyers": "New buyers", "units": "Units sold", "conversion": "Conversion (orders / users)",
+    "buyer_conversion": "Buyer conversion (buyers / users)",
+    "session_conversion": "Session conversion (orders / sessions)",
+    "revenue_per_session": "Revenue per session", "asl_mean_s": "Session length, mean (s)",
+    "asl_median_s": "Session length, median (s)", "asl_mode_s": "Session length, mode (s)",
+    "ttf_median_s": "Time to first order, median (s)", "session_length_mean": "Session length, mean",
+    "session_length_median": "Session length, median", "session_length_mode": "Session length, mode",
+    "ttf_median": "Time to first order, median", "dau": "DAU", "wau": "WAU", "mau": "MAU",
+    "sticky_wau": "Sticky factor (DAU / WAU)", "sticky_mau": "Sticky factor (DAU / MAU)",
+    "ltv": "LTV per buyer", "ltv_6m": "LTV at 6 months", "cac": "CAC", "romi": "ROMI", "romi_6m": "ROMI at 6 months",
+    "orders_per_buyer_6m": "Orders per buyer in 6 months", "payback_month": "Payback month",
+    "lifetime_months": "Lifetime (months active per user)", "average_check": "Average check",
+    "active_buyers": "Active buyers", "active_users": "Active users", "new": "New", "returning": "Returning",
+    "reactivated": "Reactivated", "churned": "Churned", "customers": "Customers", "monetary": "Monetary (revenue)",
+    "contacts": "Contacts", "reachable_email": "Reachable by e-mail", "reachable_sms": "Reachable by SMS",
+    "reachable_push": "Reachable by push", "profile_completeness": "Profile completeness",
+    "sessions_per_user": "Sessions per user", "avg_session_s": "Session length, mean (s)",
+    # columns
+    "os": "OS", "sku": "SKU", "uid": "User id", "customer_id": "Customer id", "email": "E-mail",
+    "email_opt_in": "E-mail opt-in", "sms_opt_in": "SMS opt-in", "push_opt_in": "Push opt-in",
+    "has_email": "Has e-mail", "rfm_code": "RFM code", "r_score": "R score", "f_score": "F score",
+    "m_score": "M score", "recency_days": "Recency (days)", "frequency": "Frequency (orders)",
+    "ttf_seconds": "Time to first order (s)", "ttf_range": "Time to first order", "duration_s": "Duration (s)",
+    "revenue": "Revenue", "costs": "Costs", "first_os": "First OS", "macro_segment": "Macro-segment",
+    "in_complete_week": "In a complete week", "kpi": "KPI", "this_period": "This period",
+    "previous_period": "Previous period (same length)", "change_vs_previous": "Change vs previous period",
+    "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
+    "age_month": "Age (months)", "lifetime_month": "Lifetime month",
+}
+
+
+# Superset's CSV download names columns by their verbose names: the CRM contacts export keeps the
+# column names a mailing tool's import is mapped to (customer_id, email, phone, ...).
+EXPORT_DATASETS = {"rfm_customers"}
+
+
+def verbose(name: str) -> str:
+    return VERBOSE.get(name) or name.replace("_", " ").capitalize()
 
 
 def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
@@ -461,10 +731,10 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
         "params": None, "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None,
         "extra": None,
         "normalize_columns": False, "always_filter_main_dttm": False, "uuid": uid("dataset", table),
-        "metrics": [{"metric_name": name, "verbose_name": name.replace("_", " "), "metric_type": None,
-                     "expression": sql, "description": None, "d3format": fmt, "currency": None, "extra": {},
-                     "warning_text": None} for name, (sql, fmt) in metrics.items()],
-        "columns": [{"column_name": name, "verbose_name": None,
+        "metrics": [{"metric_name": name, "verbose_name": verbose(name), "metric_type": None,
+                     "expression": sql, "description": None, "d3format": fmt, "currency": currency_of(name),
+                     "extra": {}, "warning_text": None} for name, (sql, fmt) in metrics.items()],
+        "columns": [{"column_name": name, "verbose_name": None if table in EXPORT_DATASETS else verbose(name),
                      "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),
@@ -501,7 +771,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
     charts = [c for row in board.rows for c in row]
     filters = []
     for name in board.filters:
-        in_scope = [chart_ids[c.uuid] for c in charts if name == "period" or _has_column(c.dataset, name)]
+        in_scope = [chart_ids[c.uuid] for c in charts if applies(name, c)]
         excluded = [chart_ids[c.uuid] for c in charts if chart_ids[c.uuid] not in in_scope]
         if name == "period":
             target, label, filter_type, controls = {}, "Period", "filter_time", {}
@@ -572,7 +842,7 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
         for chart in (c for row in board.rows for c in row):
             chart_ids.setdefault(chart.uuid, len(chart_ids) + 1)
             name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
-            dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(chart))
+            dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(with_period(chart)))
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
 
 
@@ -586,7 +856,8 @@ def exposures_yaml() -> dict:
     return {"version": 2, "exposures": [{
         "name": board.slug.replace("-", "_"), "label": board.title, "type": "dashboard", "maturity": "high",
         "url": f"http://127.0.0.1:8088/superset/dashboard/{board.slug}/", "description": plain(board.about),
-        "depends_on": [f"ref('{name}')" for name in sorted({c.dataset for row in board.rows for c in row})],
+        "depends_on": [f"ref('{name}')" for name in sorted({VIRTUAL_BASE.get(c.dataset, c.dataset)
+                                                            for row in board.rows for c in row})],
         "owner": {"name": "ecomlytics", "email": "analytics@ecomlytics.local"}} for board in dashboards()]}
 
 
@@ -602,9 +873,9 @@ def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
     from ecomlytics.warehouse import connect
 
     client = connect(dsn)
-    return {table: [(r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows
-                    if r[0] not in LINEAGE_COLUMNS]
-            for table in DATASETS}
+    return {table: VIRTUAL_COLUMNS.get(table) or [
+        (r[0], r[1]) for r in client.query(f"DESCRIBE TABLE marts.`{table}`").result_rows
+        if r[0] not in LINEAGE_COLUMNS] for table in DATASETS}
 
 
 def main() -> None:

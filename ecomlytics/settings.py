@@ -36,3 +36,14 @@ def bi_warehouse_dsn(override: str | None = None) -> str | None:
     """The DSN Superset reads the marts with on a ClickHouse server (a read-only user, docs/security.md):
     explicit ``--bi-warehouse`` > ``$ECOMLYTICS_BI_WAREHOUSE``; None when not set."""
     return override or os.environ.get(BI_WAREHOUSE_ENV) or None
+
+
+CURRENCY_ENV = "ECOMLYTICS_CURRENCY"
+# Every money amount is in the data's base currency: the contract's `base_currency` (docs/CONTRACT.md,
+# section 1), USD unless configured.
+DEFAULT_CURRENCY = "USD"
+
+
+def currency() -> str:
+    """ISO 4217 code money is shown in on the dashboards: ``$ECOMLYTICS_CURRENCY`` or the default."""
+    return (os.environ.get(CURRENCY_ENV) or DEFAULT_CURRENCY).strip().upper()

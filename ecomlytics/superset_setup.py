@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from ecomlytics import settings
 from ecomlytics.pii import pii_datasets
 from ecomlytics.settings import BI_WAREHOUSE_ENV, bi_warehouse_dsn, state_dir
 from ecomlytics.sql_guard import BI_SESSION_SETTINGS
@@ -29,6 +30,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR.parent / "superset_assets"
 CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 URI_PLACEHOLDER = "__ECOMLYTICS_SQLALCHEMY_URI__"
+# Money metrics carry this as their currency in the bundle; import writes settings.currency() there.
+CURRENCY_PLACEHOLDER = "__ECOMLYTICS_CURRENCY__"
 ADMIN_PASSWORD_ENV = "ECOMLYTICS_ADMIN_PASSWORD"
 
 
@@ -156,6 +159,7 @@ def bundle_zip(uri: str, assets: Path = ASSETS_DIR) -> bytes:
             text = path.read_text()
             if path.parent.name == "databases":
                 text = text.replace(URI_PLACEHOLDER, uri)
+            text = text.replace(CURRENCY_PLACEHOLDER, settings.currency())
             archive.writestr(f"bundle/{path.relative_to(assets)}", text)
     return buffer.getvalue()
 
@@ -378,6 +382,12 @@ def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
                 data["sqlalchemy_uri"] = URI_PLACEHOLDER
                 data.pop("password", None)
                 data.get("extra", {})["engine_params"] = {}  # set by serve for the warehouse in force
+                text = yaml.safe_dump(data, sort_keys=False)
+            if name.startswith("datasets/"):  # the configured currency becomes the placeholder again
+                data = yaml.safe_load(text)
+                for metric in data.get("metrics") or []:
+                    if (metric.get("currency") or {}).get("symbol") == settings.currency():
+                        metric["currency"]["symbol"] = CURRENCY_PLACEHOLDER
                 text = yaml.safe_dump(data, sort_keys=False)
             path.write_text(text)
             written += 1

@@ -44,9 +44,9 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     complete = week_of(ref.orders.buy_ts) + pd.Timedelta(days=6) <= last_day
     gmv = chart_data(admin, served.base, ids["GMV"])
     assert sum(row["gmv"] for row in gmv) == pytest.approx(ref.orders.revenue[complete].sum(), abs=0.01)
-    assert max(pd.Timestamp(row["week"], unit="ms") for row in gmv) + pd.Timedelta(days=6) <= last_day
+    assert max(pd.Timestamp(row["Week"], unit="ms") for row in gmv) + pd.Timedelta(days=6) <= last_day
     # Overview users per week are exact distinct users (finalized weekly roll-ups, see the next test).
-    users = {pd.Timestamp(row["week"], unit="ms"): row["users"]
+    users = {pd.Timestamp(row["Week"], unit="ms"): row["users"]
              for row in chart_data(admin, served.base, ids["Users"])}
     expected_users = ref.active("W")
     assert users == expected_users[expected_users.index + pd.Timedelta(days=6) <= last_day].to_dict()
@@ -62,16 +62,16 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     assert sorted(ttf) == [label for label in bucket.cat.categories if label in ttf]
     # Engagement: weekly active users, and mean session length per OS and week from additive seconds.
     wau = chart_data(admin, served.base, ids["Active users, weekly"])
-    assert {pd.Timestamp(row["week"], unit="ms"): row["wau"] for row in wau} == expected_users.to_dict()
+    assert {pd.Timestamp(row["Week"], unit="ms"): row["users"] for row in wau} == expected_users.to_dict()
     visits = ref.visits
     week = visits.start_ts.dt.normalize() - pd.to_timedelta(visits.start_ts.dt.weekday, unit="D")
     expected_asl = visits.groupby([week, visits.os]).duration_s.mean()
-    asl = [row for row in chart_data(admin, served.base, ids["Mean session length by OS (s), weekly"])
-           if row["asl_mean_s"] is not None]  # weeks x OS with orders but no sessions have no length
+    asl = [row for row in chart_data(admin, served.base, ids["Mean session length by OS, weekly"])
+           if row["session_length_mean"] is not None]  # weeks x OS with orders but no sessions have no length
     assert len(asl) == len(expected_asl)
-    for row in asl:  # long format: day (week start), os, asl_mean_s
-        key = (pd.Timestamp(row["day"], unit="ms"), row["os"])
-        assert row["asl_mean_s"] == pytest.approx(expected_asl[key], rel=1e-9), key
+    for row in asl:  # long format: Week (week start), os, session_length_mean (milliseconds)
+        key = (pd.Timestamp(row["Week"], unit="ms"), row["os"])
+        assert row["session_length_mean"] / 1000 == pytest.approx(expected_asl[key], rel=1e-9), key
     # Marketing: CAC by source and month.
     cac_rows = chart_data(admin, served.base, ids["CAC by source, monthly"])
     assert len(cac_rows) > 10
@@ -81,7 +81,7 @@ def test_chart_values_match_the_input_files(served: Served) -> None:
     for row in cac_rows:  # long format: month, channel, cac
         if row["cac"] is None:
             continue
-        key = (pd.Timestamp(row["month"], unit="ms"), int(channels.get(row["channel"], 0)))
+        key = (pd.Timestamp(row["Month"], unit="ms"), int(channels.get(row["channel"], 0)))
         assert row["cac"] == pytest.approx(expected_cac[key], rel=1e-9), key
         checked += 1
     assert checked == len(expected_cac)
@@ -109,7 +109,7 @@ def test_weekly_kpis_follow_channel_and_os_filters_exactly(served: Served) -> No
             {"col": col, "op": "IN", "val": values} for col, values in case.items()]
         response = admin.post(f"{served.base}/api/v1/chart/data", json=context)
         assert response.status_code == 200, response.text[:300]
-        got = {pd.Timestamp(r["week"], unit="ms"): r["users"] for r in response.json()["result"][0]["data"]
+        got = {pd.Timestamp(r["Week"], unit="ms"): r["users"] for r in response.json()["result"][0]["data"]
                if r["users"]}  # a week with only orders in the selection has 0 users
         chosen = visits
         for col, values in case.items():
