@@ -152,6 +152,19 @@ class NodeProgress:
         self._status.update(f"dbt {self.command}: {self.done} nodes done{failed} ({self.current})")
 
 
+def _kill_after_model(model: str):  # noqa: ANN202 - a dbt callback
+    """Crash-test hook (``ECOMLYTICS_FAULT_AT=refresh-after:<model>``, off unless set): the process kills
+    itself the moment ``model`` is built, as a power cut or `kill -9` would, mid-refresh."""
+    import signal
+
+    def on_event(event) -> None:  # noqa: ANN001 - dbt's EventMsg
+        if event.info.name == "NodeFinished" and event.data.node_info.node_name == model:
+            print(f"fault point reached: refresh-after:{model}", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return on_event
+
+
 def run_dbt(
     command: str = "build",
     *,
@@ -186,9 +199,13 @@ def run_dbt(
         # (~0.3 s of serialising the whole manifest, after the last node). run_results.json is kept.
         args.append("--no-write-json")
     tracker = NodeProgress(command) if progress and not verbose else None
+    callbacks = [tracker.on_event] if tracker else []
+    fault = os.environ.get("ECOMLYTICS_FAULT_AT", "")
+    if fault.startswith("refresh-after:"):
+        callbacks.append(_kill_after_model(fault.split(":", 1)[1]))
     env = dbt_environment()
     with scoped_environ(env), tracker or nullcontext():
-        result = dbtRunner(manifest=manifest, callbacks=[tracker.on_event] if tracker else []).invoke(args)
+        result = dbtRunner(manifest=manifest, callbacks=callbacks).invoke(args)
     if manifest is not None and hasattr(result.result, "write"):
         result.result.write(os.path.join(env["DBT_TARGET_PATH"], "run_results.json"))
     if tracker is not None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -141,15 +145,21 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
     dim = client.query(f"SELECT uid FROM marts.dim_customers WHERE uid IN ({former}, {NEW_CUSTOMER})").result_rows
     assert len(dim) == 3  # the former buyer seen nowhere else is gone, the new customer is in
 
+    assert_equals_full_rebuild(client)
+    sessions_after = client.query(f"SELECT count() FROM marts.fct_sessions WHERE start_ts >= '{CUTOFF}'").result_rows
+    assert sessions_after[0][0] > 1000  # the appended days really arrived
+
+
+def assert_equals_full_rebuild(client) -> None:  # noqa: ANN001 - clickhouse-connect client
+    """Copy every incremental mart and intermediate table, rebuild everything from scratch, and require
+    the copies to equal the rebuilt tables row for row."""
     tables = [("marts", table) for table in MARTS] + [("intermediate", table) for table in INTERMEDIATE]
-    client.command("CREATE DATABASE IF NOT EXISTS incremental_copy")
+    client.command("DROP DATABASE IF EXISTS incremental_copy")
+    client.command("CREATE DATABASE incremental_copy")
     for schema, table in tables:
         client.command(f"CREATE TABLE incremental_copy.`{table}` ENGINE = MergeTree ORDER BY tuple() "
                        f"AS SELECT * FROM {schema}.`{table}`")
     assert run_dbt("build", full_refresh=True)
-
-    sessions_after = client.query(f"SELECT count() FROM marts.fct_sessions WHERE start_ts >= '{CUTOFF}'").result_rows
-    assert sessions_after[0][0] > 1000  # the appended days really arrived
     for schema, table in tables:
         columns = comparable_columns(client, f"{schema}.`{table}`")
         diff = client.query(
@@ -159,3 +169,32 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
         total = client.query(f"SELECT count() FROM {schema}.`{table}`").result_rows[0][0]
         assert total > 0, table
         assert diff == 0, f"{table}: incremental and full rebuild differ in {diff} rows"
+
+
+def test_a_refresh_killed_midway_is_completed_by_the_next_one(warehouse: str, tmp_path: Path) -> None:
+    """kill -9 right after fct_orders took the new orders (kpi_daily not yet): the next `ecomlytics build`
+    completes the work, and every incremental table equals a full rebuild."""
+    from ecomlytics.warehouse import close_all, connect
+
+    data, first, second = tmp_path / "all", tmp_path / "first", tmp_path / "second"
+    generate(data, users=1500, days=240, seed=5, start=date(2017, 6, 1), bad_share=0)
+    split_inputs(data, first, second)
+    close_all()  # the CLI subprocesses own the embedded warehouse in turn
+    cli = [sys.executable, "-m", "ecomlytics.cli"]
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, *args], env={**os.environ, **env}, capture_output=True, text=True)
+
+    for step in (("load", "--dir", str(first)), ("build",), ("load", "--dir", str(second))):
+        assert run(*step).returncode == 0, step
+    killed = run("build", ECOMLYTICS_FAULT_AT="refresh-after:fct_orders", ECOMLYTICS_DBT_THREADS="1")
+    assert killed.returncode == -signal.SIGKILL and "fault point reached: refresh-after:fct_orders" in killed.stdout
+    client = connect(warehouse)  # exactly the state of that point: new orders in fct_orders, not in kpi_daily
+    assert client.query(f"SELECT count() FROM marts.fct_orders WHERE buy_ts >= '{CUTOFF}'").result_rows[0][0] > 0
+    assert client.query(f"SELECT sum(orders) FROM marts.kpi_daily WHERE day >= '{CUTOFF}'").result_rows[0][0] == 0
+    close_all()
+    completed = run("build")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    client = connect(warehouse)
+    assert client.query(f"SELECT sum(orders) FROM marts.kpi_daily WHERE day >= '{CUTOFF}'").result_rows[0][0] > 0
+    assert_equals_full_rebuild(client)
