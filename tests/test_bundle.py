@@ -91,6 +91,8 @@ def test_money_metrics_carry_the_configured_currency(monkeypatch: pytest.MonkeyP
     gmv = next(m for text in texts if "table_name: kpi_weekly" in text
                for m in yaml.safe_load(text)["metrics"] if m["metric_name"] == "gmv")
     assert gmv["currency"] == {"symbol": "EUR", "symbolPosition": "suffix"}
+    compare = next(yaml.safe_load(text) for text in texts if "table_name: kpi_compare" in text)
+    assert "' EUR'" in compare["sql"]  # the Overview comparison table prints money as text
 
 
 def test_durations_use_the_duration_format() -> None:
