@@ -367,7 +367,7 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
                limit: int = 10000, sort_x: bool = False, horizontal: bool = False) -> Chart:
     """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
     params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
-              "show_legend": True, "legend_type": "plain" if groupby else "scroll", "y_axis_format": fmt,
+              "show_legend": True, "legend_type": "plain", "y_axis_format": fmt,
               "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
     if grain:
         params["time_grain_sqla"] = grain

@@ -1,0 +1,103 @@
+"""Static checks of the committed dashboards bundle (superset_assets/), no server needed.
+
+They guard what the browser test (tests/test_dashboard_filters.py) finds slowly: every chart with a
+time column carries the TEMPORAL_RANGE ad-hoc filter the Period filter needs, grained x axes are
+labelled unlike their column, filter scopes leave out charts a filter cannot apply to, and money
+carries the configured currency.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+import yaml
+
+from ecomlytics import settings
+from ecomlytics.superset_setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, bundle_zip
+
+
+def _load(sub: str) -> list[dict]:
+    return [yaml.safe_load(path.read_text()) for path in sorted((ASSETS_DIR / sub).rglob("*.yaml"))]
+
+
+DATASETS = {d["uuid"]: d for d in _load("datasets")}
+CHARTS = {c["uuid"]: c for c in _load("charts")}
+DASHBOARDS = _load("dashboards")
+
+
+def _columns(chart: dict) -> set[str]:
+    return {c["column_name"] for c in DATASETS[chart["dataset_uuid"]]["columns"]}
+
+
+def test_every_chart_with_a_time_column_filters_by_the_period_in_params_and_saved_query() -> None:
+    missing = []
+    for chart in CHARTS.values():
+        column = DATASETS[chart["dataset_uuid"]]["main_dttm_col"]
+        if column is None:
+            continue
+        in_params = any(f.get("operator") == "TEMPORAL_RANGE" and f.get("subject") == column
+                        for f in chart["params"].get("adhoc_filters", []))
+        query = json.loads(chart["query_context"])["queries"][0]
+        in_query = any(f["op"] == "TEMPORAL_RANGE" and f["col"] == column for f in query["filters"])
+        if not (in_params and in_query):
+            missing.append(chart["slice_name"])
+    assert missing == []
+
+
+def test_grained_x_axes_are_labelled_unlike_their_column() -> None:
+    """ClickHouse reads `WHERE day >= ...` as the SELECT alias `toMonday(day) AS day`."""
+    for chart in CHARTS.values():
+        for column in json.loads(chart["query_context"])["queries"][0]["columns"]:
+            if isinstance(column, dict) and column.get("timeGrain"):
+                assert column["label"] != column["sqlExpression"], chart["slice_name"]
+        x_axis = chart["params"].get("x_axis")
+        if chart["params"].get("time_grain_sqla") and x_axis is not None:
+            assert isinstance(x_axis, dict) and x_axis["label"] != x_axis["sqlExpression"], chart["slice_name"]
+
+
+def test_filter_scopes_leave_out_the_charts_a_filter_cannot_apply_to() -> None:
+    for board in DASHBOARDS:
+        on_board = {item["meta"]["uuid"]: item["meta"]["chartId"] for item in board["position"].values()
+                    if isinstance(item, dict) and item.get("type") == "CHART"}
+        by_id = {chart_id: CHARTS[uuid] for uuid, chart_id in on_board.items()}
+        for native_filter in board["metadata"]["native_filter_configuration"]:
+            excluded = set(native_filter["scope"]["excluded"])
+            assert set(native_filter["chartsInScope"]) == set(by_id) - excluded, board["slug"]
+            assert set(native_filter["chartsInScope"]), (board["slug"], native_filter["name"])
+            for chart_id, chart in by_id.items():
+                if native_filter["filterType"] == "filter_time":
+                    applies = DATASETS[chart["dataset_uuid"]]["main_dttm_col"] is not None
+                else:
+                    applies = native_filter["targets"][0]["column"]["name"] in _columns(chart)
+                assert applies == (chart_id not in excluded), (board["slug"], native_filter["name"],
+                                                                chart["slice_name"])
+
+
+def test_money_metrics_carry_the_configured_currency(monkeypatch: pytest.MonkeyPatch) -> None:
+    money = {(d["table_name"], m["metric_name"]) for d in DATASETS.values() for m in d["metrics"]
+             if (m.get("currency") or {}).get("symbol") == CURRENCY_PLACEHOLDER}
+    assert {("kpi_weekly", "gmv"), ("sales_daily", "gmv"), ("marketing_monthly", "cac"),
+            ("ltv_monthly", "ltv"), ("kpi_headline", "cac")} <= money
+    assert ("kpi_weekly", "users") not in money
+    monkeypatch.delenv(settings.CURRENCY_ENV, raising=False)
+    assert settings.currency() == "RUB"
+    monkeypatch.setenv(settings.CURRENCY_ENV, "eur")
+    with zipfile.ZipFile(io.BytesIO(bundle_zip("clickhousedb://example"))) as archive:
+        texts = [archive.read(name).decode() for name in archive.namelist()]
+    assert not any(CURRENCY_PLACEHOLDER in text for text in texts)
+    gmv = next(m for text in texts if "table_name: kpi_weekly" in text
+               for m in yaml.safe_load(text)["metrics"] if m["metric_name"] == "gmv")
+    assert gmv["currency"] == {"symbol": "EUR", "symbolPosition": "suffix"}
+    compare = next(yaml.safe_load(text) for text in texts if "table_name: kpi_compare" in text)
+    assert "' EUR'" in compare["sql"]  # the Overview comparison table prints money as text
+
+
+def test_durations_use_the_duration_format() -> None:
+    for chart in CHARTS.values():
+        if chart["slice_name"].startswith(("Session length", "Time to first order", "Mean session length",
+                                           "Median time to first order")):
+            assert chart["params"].get("y_axis_format") == "DURATION", chart["slice_name"]
+            assert "(s)" not in chart["slice_name"]
