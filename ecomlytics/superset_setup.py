@@ -388,7 +388,7 @@ def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
                 for metric in data.get("metrics") or []:
                     if (metric.get("currency") or {}).get("symbol") == settings.currency():
                         metric["currency"]["symbol"] = CURRENCY_PLACEHOLDER
-                if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' RUB'
+                if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' USD'
                     data["sql"] = data["sql"].replace(f"' {settings.currency()}'", f"' {CURRENCY_PLACEHOLDER}'")
                 text = yaml.safe_dump(data, sort_keys=False)
             path.write_text(text)

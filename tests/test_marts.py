@@ -331,3 +331,15 @@ def test_contact_columns_are_flagged_pii_in_dbt_and_only_those_marts_are_pii(bui
     marts = {row[0] for row in client.query("SELECT name FROM system.tables WHERE database = 'marts'").result_rows}
     assert with_contacts == {"rfm_customers", "dim_customers"}
     assert pii_datasets() & marts == with_contacts
+
+
+def test_rendering_the_dashboards_description_gives_the_committed_bundle(built, tmp_path: Path) -> None:
+    """superset_assets/ is derived: bundle_builder's description, rendered with the built marts' columns,
+    equals the committed files byte for byte (regenerate with `python -m ecomlytics.bundle_builder`)."""
+    from ecomlytics.bundle_builder import ASSETS_DIR, warehouse_columns, write_bundle
+
+    write_bundle(warehouse_columns(settings.warehouse_dsn()), tmp_path)
+    rendered = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.yaml")}
+    committed = {p.relative_to(ASSETS_DIR): p.read_text() for p in ASSETS_DIR.rglob("*.yaml")}
+    assert sorted(rendered) == sorted(committed)
+    assert [name for name in rendered if rendered[name] != committed[name]] == []
