@@ -455,14 +455,9 @@ class Dashboard:
     filters: tuple[str, ...] = ("period", "channel", "os")
 
 
-def link(slug: str, text: str) -> str:
-    return f"[{text}](/superset/dashboard/{slug}/)"
-
-
-NAV = " · ".join(link(s, t) for s, t in [
-    ("overview", "Overview"), ("sales", "Sales"), ("users-conversion", "Users & conversion"),
-    ("engagement-ttf", "Engagement & TTF"), ("cohorts", "Cohorts"), ("marketing", "Marketing"),
-    ("rfm", "RFM"), ("customer-base", "Customer base")])
+# No links between dashboards in their text: a markdown link is the same for every role, and a role
+# may not open every dashboard. The top bar's Dashboards menu lists those a role may open (navigation.py).
+NAV = "Other dashboards: the **Dashboards** menu in the top bar (those your role may open)."
 
 
 COMPARE_TITLE = "The period against the previous period of the same length and last year"
@@ -573,7 +568,7 @@ low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview)."""
         Dashboard("rfm", "RFM segmentation", """**What:** the customer base by RFM (recency, frequency, monetary
 with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
 segment. **Actions:** see *recommended action*; the CRM team acts on the contacts in
-[RFM contacts (CRM)](/superset/dashboard/rfm-contacts/) or with `ecomlytics export rfm`.""", [
+the **RFM contacts (CRM)** dashboard or with `ecomlytics export rfm`.""", [
             [bars("Customers by segment", "rfm_summary", "customers", "segment"),
              bars("Customers by macro-segment", "rfm_summary", "customers", "macro_segment"),
              table("Recommended action per segment", "rfm_summary", ["segment", "recommended_action"], ["customers"],

@@ -101,3 +101,10 @@ def test_durations_use_the_duration_format() -> None:
                                            "Median time to first order")):
             assert chart["params"].get("y_axis_format") == "DURATION", chart["slice_name"]
             assert "(s)" not in chart["slice_name"]
+
+
+def test_dashboard_texts_link_no_dashboard() -> None:
+    """A markdown link is shown to every role, and not every role may open every dashboard (they find
+    theirs in the Dashboards menu): no dashboard's text links another one."""
+    for path in sorted((ASSETS_DIR / "dashboards").glob("*.yaml")):
+        assert "/superset/dashboard/" not in path.read_text(), path.name
