@@ -417,14 +417,14 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
 
 
 def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12,
-              height: int = 120, search: bool = True, order_by: str | None = None) -> Chart:
+              height: int = 120, search: bool = True, order_by: str | None = None, descending: bool = False) -> Chart:
     params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": search,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
     # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
     query = {"columns": columns, "metrics": None, "row_limit": limit}
     if order_by:
-        params["order_by_cols"] = [json.dumps([order_by, True])]
-        query["orderby"] = [[order_by, True]]
+        params["order_by_cols"] = [json.dumps([order_by, not descending])]
+        query["orderby"] = [[order_by, not descending]]
     return Chart(title, ds, "table", params, width, height, query)
 
 
@@ -578,13 +578,15 @@ the **RFM contacts (CRM)** dashboard or with `ecomlytics export rfm`.""", [
         ], ("segment", "macro_segment")),
         # Contact data lives on its own dashboard, opened only by roles granted the PII datasets.
         Dashboard("rfm-contacts", "RFM contacts (CRM)", """**What:** the customers to act on, with contact
-details and consent flags, by RFM segment. **Actions:** filter by segment or macro-segment, then download
-CSV / XLSX from the table's menu (⋮ → Download) for the campaign; respect the opt-in flags.""", [
-            [raw_table("Contacts (CRM)", "rfm_customers", ["customer_id", "name", "email", "phone", "email_opt_in",
-                                                            "sms_opt_in", "push_opt_in", "segment", "macro_segment",
+details and consent, by RFM segment, most valuable first. **Actions:** filter by segment or macro-segment
+and by the consent of the campaign's channel, then download the contacts for a mailing or SMS tool as is
+from `/ecomlytics/contacts.csv?segment=Lost%20VIP&consent=email` (CRM and Admin; phones exactly as
+stored, named by segment and date) or with `ecomlytics export rfm`.""", [
+            [raw_table("Contacts (CRM)", "rfm_customers", ["customer_id", "name", "email", "phone", "email_consent",
+                                                            "sms_consent", "push_consent", "segment", "macro_segment",
                                                             "recommended_action", "recency_days", "frequency",
-                                                            "monetary"])],
-        ], ("segment", "macro_segment")),
+                                                            "monetary"], order_by="monetary", descending=True)],
+        ], ("segment", "macro_segment", *CONSENT_FILTERS)),
         Dashboard("customer-base", "Customer base", """**What:** how many contacts the base has, how it grows,
 whether they can be reached (e-mail / SMS / push consent), how complete profiles are and how active the base
 is. **Actions:** low reachability → consent campaigns; incomplete profiles → progressive profiling;
@@ -601,6 +603,8 @@ dormant share growing → win-back (see **RFM**).""", [
     ]
 
 
+CONSENTS = {"email": "E-mail", "sms": "SMS", "push": "Push"}
+CONSENT_FILTERS = tuple(f"{channel}_consent" for channel in CONSENTS)
 FILTER_COLUMNS = {  # filter -> (label, column, dataset the values come from)
     "channel": ("Channel", "channel", "kpi_daily"),
     "os": ("OS", "os", "kpi_daily"),
@@ -608,6 +612,8 @@ FILTER_COLUMNS = {  # filter -> (label, column, dataset the values come from)
     "segment": ("Segment", "segment", "rfm_summary"),
     "macro_segment": ("Macro-segment", "macro_segment", "rfm_summary"),
     "city": ("City", "city", "customer_base_summary"),
+    **{f"{channel}_consent": (f"{label} consent", f"{channel}_consent", "rfm_customers")
+       for channel, label in CONSENTS.items()},
 }
 
 
@@ -661,6 +667,9 @@ COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     **{table: {COHORT: ("substring(toString(cohort_month), 1, 7)", "String")}
        for table in ("retention_monthly", "ltv_monthly", "romi_cohorts")},
     "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
+    # consent as yes / no for the contacts table and its consent filters (the flags stay 1 / 0 in the mart)
+    "rfm_customers": {f"{channel}_consent": (f"if({channel}_opt_in = 1, 'yes', 'no')", "String")
+                      for channel in CONSENTS},
 }
 
 

@@ -47,6 +47,9 @@ class Selection:
     city: tuple[str, ...] = ()
     segment: tuple[str, ...] = ()
     macro_segment: tuple[str, ...] = ()
+    email_consent: tuple[str, ...] = ()
+    sms_consent: tuple[str, ...] = ()
+    push_consent: tuple[str, ...] = ()
 
     def period(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
         """TEMPORAL_RANGE on ``column``: start <= value < end (rows without a value drop out)."""
@@ -380,8 +383,18 @@ class ChartReference:
     def rfm(self) -> pd.DataFrame:
         return self.labelled(self.ref.rfm())
 
+    @cached_property
+    def rfm_contacts(self) -> pd.DataFrame:
+        """RFM customers with their consents as yes / no (no customers record: no consent)."""
+        frame = self.rfm.copy()
+        for channel in ("email", "sms", "push"):
+            flags = self.customers[f"{channel}_opt_in"].reindex(frame.index).fillna("")
+            frame[f"{channel}_consent"] = ["yes" if flag == "1" else "no" for flag in flags]
+        return frame
+
     def rfm_selected(self, s: Selection) -> pd.DataFrame:
-        return s.pick(self.rfm, segment="segment", macro_segment="macro_segment")
+        consents = {name: name for name in ("email_consent", "sms_consent", "push_consent")}
+        return s.pick(self.rfm_contacts, segment="segment", macro_segment="macro_segment", **consents)
 
     def rfm_by(self, column: str):
         def expected(s: Selection) -> dict:

@@ -203,6 +203,9 @@ def _crm_contacts(rows: list[dict], c: ChartReference, s: Selection) -> list[str
     if sorted(int(r["customer_id"]) for r in rows) != sorted(rfm.index):
         problems.append(f"customers: {len(rows)} rows, pandas {len(rfm)}")
         return problems
+    monetary = [row["monetary"] for row in rows]
+    if monetary != sorted(monetary, reverse=True):
+        problems.append("not sorted by monetary value, most valuable first")
     for row in rows:
         uid = int(row["customer_id"])
         want = rfm.loc[uid]
@@ -214,9 +217,9 @@ def _crm_contacts(rows: list[dict], c: ChartReference, s: Selection) -> list[str
         for column in ("name", "email", "phone"):
             if (contact[column] if contact is not None else "") != (row[column] or ""):
                 problems.append(f"{uid} {column}: {row[column]!r}")
-        for column in ("email_opt_in", "sms_opt_in", "push_opt_in"):
-            if int(contact[column] or 0 if contact is not None else 0) != row[column]:
-                problems.append(f"{uid} {column}: {row[column]!r}")
+        for column in ("email_consent", "sms_consent", "push_consent"):
+            if row[column] != want[column]:
+                problems.append(f"{uid} {column}: {row[column]!r}, pandas {want[column]!r}")
         if len(problems) > 10:
             break
     return problems
@@ -381,6 +384,8 @@ def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
         values = c.items.category.value_counts().index
     elif column == "city":
         values = c.base.city.value_counts().index
+    elif column.endswith("_consent"):  # consented first: a campaign's selection
+        values = pd.Index(["yes", "no"])
     else:  # segment, macro_segment: the largest
         values = c.rfm[column].value_counts().index
     return list(values[:n])

@@ -197,7 +197,9 @@ class Choice:
         # RFM segments: the largest one, as the filter's own value list offers it.
         from tests.superset_served import dataset_id
 
-        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary"}[column]
+        # Consents: as the contacts table's own value list offers them (yes / no).
+        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary", "email_consent": "rfm_customers",
+                 "sms_consent": "rfm_customers", "push_consent": "rfm_customers"}[column]
         values = admin.get(f"{base}/api/v1/datasource/table/{dataset_id(admin, base, table)}/column/{column}/values/")
         options = values.json()["result"]
         assert len(options) > 1, options
