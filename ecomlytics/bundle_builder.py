@@ -58,6 +58,12 @@ def kpi_metrics(distinct: Callable[[str], str]) -> dict[str, tuple[str, str]]:
 # metric (seconds, kept for SQL Lab and the API) has a millisecond twin the charts use.
 DURATION = "DURATION"
 
+
+def median(column: str) -> str:
+    """The contract's median: the mean of the two middle values of an even count (ClickHouse's medianExact
+    takes the upper one). Written with the low / high medians, plain functions every SQL parser reads."""
+    return f"(medianExactLow({column}) + medianExactHigh({column})) / 2"
+
 # dataset -> (main datetime column, {metric: (SQL, d3 format)})
 DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     # kpi_daily rows hold uniqExact states: distinct counts merge them, exact for any roll-up.
@@ -82,7 +88,7 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     "fct_sessions": ("start_ts", {
         "sessions": ("count()", ",d"),
         "asl_mean_s": ("avg(duration_s)", ",.0f"),
-        "asl_median_s": ("quantileExactInclusive(0.5)(duration_s)", ",.0f"),  # the contract's median
+        "asl_median_s": (median("duration_s"), ",.0f"),
     }),
     "kpi_headline": (None, {
         "asl_mean_s": ("max(asl_mean_s)", ",.0f"),
@@ -126,8 +132,8 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
     }),
     "ttf_buyers": ("first_order_date", {
         "buyers": ("count()", ",d"),
-        "ttf_median_s": ("quantileExactInclusive(0.5)(ttf_seconds)", ",.0f"),  # mean of the middle two
-        "ttf_median": ("1000 * quantileExactInclusive(0.5)(ttf_seconds)", DURATION),
+        "ttf_median_s": (median("ttf_seconds"), ",.0f"),
+        "ttf_median": (f"1000 * {median('ttf_seconds')}", DURATION),
     }),
     "customer_flow_monthly": ("month", {
         "new": ("sum(new_buyers)", ",d"),
@@ -667,9 +673,6 @@ COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
     **{table: {COHORT: ("substring(toString(cohort_month), 1, 7)", "String")}
        for table in ("retention_monthly", "ltv_monthly", "romi_cohorts")},
     "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
-    # consent as yes / no for the contacts table and its consent filters (the flags stay 1 / 0 in the mart)
-    "rfm_customers": {f"{channel}_consent": (f"if({channel}_opt_in = 1, 'yes', 'no')", "String")
-                      for channel in CONSENTS},
 }
 
 

@@ -34,6 +34,8 @@ def attempts(target: Target) -> list[Attempt]:
         Attempt("scalar file() quoted", f"SELECT `file`('{canary}') AS x", f"any(`file`('{canary}'))"),
         Attempt("scalar file() with a comment", f"SELECT file/**/('{canary}') AS x", f"any(file/**/('{canary}'))"),
         Attempt("scalar file() in a CTE", f"WITH file('{canary}') AS f SELECT f"),
+        Attempt("scalar file() beside syntax Superset's parser cannot read",
+                f"SELECT quantileExactInclusive(0.5)(1) AS q, file('{canary}') AS x"),
         Attempt("scalar file() relative", f"SELECT file('../{canary.rsplit('/', 2)[1]}/{canary.rsplit('/', 1)[1]}')"),
         Attempt("table file()", f"SELECT * FROM file('{canary}', 'LineAsString')",
                 f"any((SELECT any(line) FROM file('{canary}', 'LineAsString')))"),

@@ -84,7 +84,8 @@ def test_the_engine_side_statement_check_refuses_every_attempt(target: Target, c
                     "SELECT toStartOfMonth(day) AS month, count() FROM kpi_daily WHERE day >= '2018-01-01' "
                     "GROUP BY month",
                     "SELECT k.day FROM marts.kpi_daily AS k "
-                    "JOIN (SELECT day FROM marts.kpi_daily) AS d ON k.day = d.day"):
+                    "JOIN (SELECT day FROM marts.kpi_daily) AS d ON k.day = d.day",
+                    "SELECT quantileExactInclusive(0.9)(revenue) AS p90 FROM marts.kpi_daily"):
         checker.check(client, allowed)
 
 
@@ -98,6 +99,9 @@ def test_superset_side_refuses_every_attempt_with_supersets_parser(target: Targe
     assert sql_refusal("SELECT toStartOfWeek(day) AS week_start, sum(revenue) AS gmv FROM marts.kpi_daily "
                        "WHERE day >= toDate('2018-01-01') GROUP BY week_start ORDER BY gmv DESC LIMIT 100",
                        "clickhousedb") is None
+    # ClickHouse syntax Superset's parser cannot read (parametric aggregates) is left to the engine side
+    p90 = "SELECT quantileExactInclusive(0.9)(revenue) AS p90 FROM marts.kpi_daily"
+    assert sql_refusal(p90, "clickhousedb") is None
 
 
 def test_superset_connection_runs_marts_queries_and_reflection_and_nothing_else(warehouse: str, target: Target) -> None:

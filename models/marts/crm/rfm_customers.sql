@@ -9,6 +9,10 @@ select
     cu.phone as phone,
     s.email_opt_in as email_opt_in,
     s.sms_opt_in as sms_opt_in,
-    s.push_opt_in as push_opt_in
+    s.push_opt_in as push_opt_in,
+    -- consent as the CRM table shows and filters it
+    if(s.email_opt_in = 1, 'yes', 'no') as email_consent,
+    if(s.sms_opt_in = 1, 'yes', 'no') as sms_consent,
+    if(s.push_opt_in = 1, 'yes', 'no') as push_consent
 from {{ ref('rfm_scores') }} as s
 left join (select uid, name, email, phone from {{ ref('stg_customers') }}) as cu on cu.uid = s.uid
