@@ -125,15 +125,18 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "payback_month": ("min(payback_month)", "d"),
     }),
     # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL).
+    # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL). Its columns are
+    # named unlike the metrics: ClickHouse would read `costs` in `sum(costs) / ...` as the alias of the
+    # metric `sum(costs) AS costs` (an aggregate inside an aggregate).
     "channel_scorecard": ("cohort_month", {
-        "costs": ("sum(costs)", ",.0f"),
-        "new_buyers": ("sum(new_buyers)", ",d"),
-        "cac": ("sum(costs) / nullIf(sum(new_buyers), 0)", ",.2f"),
+        "costs": ("sum(spend)", ",.0f"),
+        "new_buyers": ("sum(acquired)", ",d"),
+        "cac": ("sum(spend) / nullIf(sum(acquired), 0)", ",.2f"),
         "ltv_6m": ("sum(gross_profit_6m) / nullIf(sum(buyers_6m), 0)", ",.2f"),
         "ltv_to_cac": ("(sum(gross_profit_6m) / nullIf(sum(buyers_6m), 0)) / "
-                       "nullIf(sum(costs) / nullIf(sum(new_buyers), 0), 0)", ".2f"),
+                       "nullIf(sum(spend) / nullIf(sum(acquired), 0), 0)", ".2f"),
         "romi_6m": ("sum(gross_profit_6m) / nullIf(sum(costs_6m), 0) - 1", ".0%"),
-        "payback_month": ("min(payback_month)", "d"),
+        "payback_month": ("min(payback_age)", "d"),
     }),
     "ttf_buyers": ("first_order_date", {
         "buyers": ("count()", ",d"),
@@ -316,9 +319,9 @@ scored AS (
     GROUP BY p.channel
 )
 SELECT greatest({{ start }}, (SELECT min(month) FROM marts.marketing_monthly)) AS cohort_month,
-    toString(s.channel) AS channel, s.costs AS costs, s.new_buyers AS new_buyers,
+    toString(s.channel) AS channel, s.costs AS spend, s.new_buyers AS acquired,
     ifNull(c.buyers_6m, 0) AS buyers_6m, ifNull(c.gross_profit_6m, 0) AS gross_profit_6m,
-    ifNull(c.costs_6m, 0) AS costs_6m, c.payback_month AS payback_month
+    ifNull(c.costs_6m, 0) AS costs_6m, c.payback_month AS payback_age
 FROM spend AS s
 LEFT JOIN scored AS c ON c.channel = s.channel
 """
@@ -332,9 +335,9 @@ VIRTUAL_COLUMNS = {"kpi_compare": [
     ("this_period", "String"), ("previous_period", "String"), ("change_vs_previous", "String"),
     ("same_period_last_year", "String"), ("change_vs_last_year", "String")],
     "channel_scorecard": [
-        ("cohort_month", "Date"), ("channel", "String"), ("costs", "Float64"), ("new_buyers", "UInt64"),
+        ("cohort_month", "Date"), ("channel", "String"), ("spend", "Float64"), ("acquired", "UInt64"),
         ("buyers_6m", "UInt64"), ("gross_profit_6m", "Float64"), ("costs_6m", "Float64"),
-        ("payback_month", "Nullable(UInt32)")]}
+        ("payback_age", "Nullable(UInt32)")]}
 
 
 @dataclass
@@ -794,7 +797,8 @@ VERBOSE = {
     "previous_period": "Previous period (same length)", "change_vs_previous": "Change vs previous period",
     "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
     "age_month": "Age (months)", "lifetime_month": "Lifetime month",
-    "ltv_to_cac": "LTV at 6 months / CAC", "buyers_6m": "Buyers of cohorts aged 6 months",
+    "ltv_to_cac": "LTV at 6 months / CAC", "spend": "Spend", "acquired": "New buyers (first order)",
+    "payback_age": "Payback month", "buyers_6m": "Buyers of cohorts aged 6 months",
     "gross_profit_6m": "Gross profit at 6 months", "costs_6m": "Costs of cohorts aged 6 months",
 }
 
