@@ -133,8 +133,6 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "new_buyers": ("sum(acquired)", ",d"),
         "cac": ("sum(spend) / nullIf(sum(acquired), 0)", ",.2f"),
         "ltv_6m": ("sum(gross_profit_6m) / nullIf(sum(buyers_6m), 0)", ",.2f"),
-        "ltv_to_cac": ("(sum(gross_profit_6m) / nullIf(sum(buyers_6m), 0)) / "
-                       "nullIf(sum(spend) / nullIf(sum(acquired), 0), 0)", ".2f"),
         "romi_6m": ("sum(gross_profit_6m) / nullIf(sum(costs_6m), 0) - 1", ".0%"),
         "payback_month": ("min(payback_age)", "d"),
     }),
@@ -631,21 +629,24 @@ months? A lifetime that shrinks in one cohort → investigate that campaign.""",
             [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
         ], ("period", "channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** the channel
-scorecard answers "which channel do I cut or boost?" for the buyer cohorts of the Period: spend, new buyers,
-CAC, LTV and ROMI at 6 months (cohorts that have reached month 5), LTV / CAC and the payback month (first
-month the channel's cohorts cover their costs; empty = not within the data). Below: spend per source, the
-monthly CAC, ROMI by cohort and age, and the customer flow.
-**Actions:** red ROMI / LTV / CAC below 1 → cut or rebuild the channel; green with early payback → shift
-budget to it; keep CAC under the 6-month LTV.""", [
+scorecard answers "which channel do I cut or boost?" for the buyer cohorts of the Period: spend, new buyers
+and CAC of the Period's months; LTV and ROMI at 6 months of its cohorts that have reached age 5 (age 0 = the
+first month); payback month = the first age at which the channel's cohorts (those that reached it) have
+earned their costs back, empty if not within the data. Below: spend per source, the monthly CAC, ROMI by
+cohort and age, and the customer flow.
+**Actions:** red ROMI (CAC above the 6-month LTV of the same cohorts) → cut or rebuild the channel; green
+ROMI with a payback within 6 months → shift budget to it.""", [
             [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
              big_number("LTV at 6 months", "kpi_headline", "ltv_6m", fmt=",.2f", width=3),
              big_number("ROMI at 6 months", "kpi_headline", "romi_6m", fmt=".1%", width=3),
              big_number("Orders per buyer in 6 months", "kpi_headline", "orders_per_buyer_6m", fmt=".2f", width=3)],
             [table(SCORECARD_TITLE, "channel_scorecard", ["channel"],
-                   ["costs", "new_buyers", "cac", "ltv_6m", "ltv_to_cac", "romi_6m", "payback_month"], limit=20,
+                   ["costs", "new_buyers", "cac", "ltv_6m", "romi_6m", "payback_month"], limit=20,
                    width=12, height=62, colours=[
+                       # ROMI < 0: the cohorts' CAC is above their 6-month LTV. (Superset compares a cell with
+                       # a constant, not with another column: a CAC-vs-LTV colour is this one.)
                        colour("romi_6m", "<", 0, RED), colour("romi_6m", ">", 0, GREEN),
-                       colour("ltv_to_cac", "<", 1, RED), colour("ltv_to_cac", "≥", 1, GREEN)])],
+                       colour("payback_month", "≤", 5, GREEN)])],
             [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
                         kind="bar", stack=True),
              # One line (all channels, or those the Channel filter selects) instead of one per source:
@@ -797,7 +798,7 @@ VERBOSE = {
     "previous_period": "Previous period (same length)", "change_vs_previous": "Change vs previous period",
     "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
     "age_month": "Age (months)", "lifetime_month": "Lifetime month",
-    "ltv_to_cac": "LTV at 6 months / CAC", "spend": "Spend", "acquired": "New buyers (first order)",
+    "spend": "Spend", "acquired": "New buyers (first order)",
     "payback_age": "Payback month", "buyers_6m": "Buyers of cohorts aged 6 months",
     "gross_profit_6m": "Gross profit at 6 months", "costs_6m": "Costs of cohorts aged 6 months",
 }

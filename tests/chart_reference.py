@@ -328,14 +328,13 @@ class ChartReference:
     def scorecard(self, s: Selection) -> dict:
         """Channel scorecard over the cohorts of the period (cohort month in it): costs, new buyers, CAC
         from the months of the period; LTV / ROMI at 6 months pooled over the cohorts that reached age 5
-        (cumulative gross profit at age 5 / their buyers, / their costs - 1); LTV / CAC; payback month =
+        (cumulative gross profit at age 5 / their buyers, / their costs - 1); payback month =
         the first age at which the cohorts that reached it, pooled, have gross profit >= costs (> 0)."""
         m = self.marketing(s).groupby("channel")[["costs", "new_buyers"]].sum()
         r = self.romi_rows(s)
         r["channel"] = channel_of(r.source_id)
         pooled = r.groupby(["channel", "age"])[["cum_gp", "buyers", "costs"]].sum()
-        out: dict[str, dict] = {k: {} for k in ("costs", "new_buyers", "cac", "ltv_6m", "ltv_to_cac", "romi_6m",
-                                               "payback_month")}
+        out: dict[str, dict] = {k: {} for k in ("costs", "new_buyers", "cac", "ltv_6m", "romi_6m", "payback_month")}
         for channel, row in m.iterrows():
             cac = row.costs / row.new_buyers if row.new_buyers > 0 else np.nan
             ltv = romi = payback = np.nan
@@ -351,7 +350,6 @@ class ChartReference:
             out["new_buyers"][channel] = int(row.new_buyers)
             out["cac"][channel] = cac
             out["ltv_6m"][channel] = ltv
-            out["ltv_to_cac"][channel] = ltv / cac if cac > 0 else np.nan
             out["romi_6m"][channel] = romi
             out["payback_month"][channel] = payback
         return out

@@ -302,8 +302,8 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
             c.customer_flow, ("Month",), {"new": COUNT, "returning": COUNT, "reactivated": COUNT, "churned": COUNT}),
         ("marketing", "ROMI by cohort and age"): Check(c.romi, ("cohort", "age_month"), {"romi": RATIO}),
         ("marketing", "Channel scorecard"): Check(c.scorecard, ("channel",), {
-            "costs": MONEY, "new_buyers": COUNT, "cac": RATIO, "ltv_6m": RATIO, "ltv_to_cac": RATIO,
-            "romi_6m": RATIO, "payback_month": COUNT}, keep_zero=True),
+            "costs": MONEY, "new_buyers": COUNT, "cac": RATIO, "ltv_6m": RATIO, "romi_6m": RATIO,
+            "payback_month": COUNT}, keep_zero=True),
         # rfm
         ("rfm", "Customers by segment"): Check(c.rfm_by("segment"), ("segment",), {"customers": COUNT}),
         ("rfm", "Customers by macro-segment"): Check(c.rfm_by("macro_segment"), ("macro_segment",),
