@@ -490,8 +490,8 @@ def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: in
     params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": limit,
               "order_desc": not ascending, "timeseries_limit_metric": metrics[0], "include_search": False,
               "table_timestamp_format": "smart_date", "allow_render_html": False}
-    if colours:
-        params["conditional_formatting"] = colours
+    if colours:  # no cell bars beside them: a long bar on a high CAC read as one more "good" colour
+        params |= {"conditional_formatting": colours, "show_cell_bars": False}
     return Chart(title, ds, "table", params, width, height,
                  {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
 
@@ -642,7 +642,7 @@ ROMI with a payback within 6 months → shift budget to it.""", [
              big_number("Orders per buyer in 6 months", "kpi_headline", "orders_per_buyer_6m", fmt=".2f", width=3)],
             [table(SCORECARD_TITLE, "channel_scorecard", ["channel"],
                    ["costs", "new_buyers", "cac", "ltv_6m", "romi_6m", "payback_month"], limit=20,
-                   width=12, height=62, colours=[
+                   width=12, height=48, colours=[
                        # ROMI < 0: the cohorts' CAC is above their 6-month LTV. (Superset compares a cell with
                        # a constant, not with another column: a CAC-vs-LTV colour is this one.)
                        colour("romi_6m", "<", 0, RED), colour("romi_6m", ">", 0, GREEN),
