@@ -629,13 +629,11 @@ months? A lifetime that shrinks in one cohort → investigate that campaign.""",
             [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
         ], ("period", "channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** the channel
-scorecard answers "which channel do I cut or boost?" for the buyer cohorts of the Period: spend, new buyers
-and CAC of the Period's months; LTV and ROMI at 6 months of its cohorts that have reached age 5 (age 0 = the
-first month); payback month = the first age at which the channel's cohorts (those that reached it) have
-earned their costs back, empty if not within the data. Below: spend per source, the monthly CAC, ROMI by
-cohort and age, and the customer flow.
-**Actions:** red ROMI (CAC above the 6-month LTV of the same cohorts) → cut or rebuild the channel; green
-ROMI with a payback within 6 months → shift budget to it.""", [
+scorecard, per channel over the Period's buyer cohorts: spend, new buyers, CAC; LTV and ROMI at 6 months
+(cohorts that reached age 5; age 0 = first month); payback month = first age at which the cohorts have earned
+their costs back (N/A: not yet). Below: spend per source, monthly CAC, ROMI by cohort and age, customer flow.
+**Actions:** red ROMI (CAC above the same cohorts' 6-month LTV) → cut or rebuild the channel; green ROMI and
+payback within 6 months → shift budget to it.""", [
             [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
              big_number("LTV at 6 months", "kpi_headline", "ltv_6m", fmt=",.2f", width=3),
              big_number("ROMI at 6 months", "kpi_headline", "romi_6m", fmt=".1%", width=3),
