@@ -130,6 +130,18 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "romi": ("sum(cum_gross_profit) / nullIf(toFloat64(sum(costs)), 0) - 1", ".0%"),
         "payback_month": ("min(payback_month)", "d"),
     }),
+    # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL).
+    # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL). Its columns are
+    # named unlike the metrics: ClickHouse would read `costs` in `sum(costs) / ...` as the alias of the
+    # metric `sum(costs) AS costs` (an aggregate inside an aggregate).
+    "channel_scorecard": ("cohort_month", {
+        "costs": ("sum(spend)", ",.0f"),
+        "new_buyers": ("sum(acquired)", ",d"),
+        "cac": ("sum(spend) / nullIf(sum(acquired), 0)", ",.2f"),
+        "ltv_6m": ("sum(gross_profit_6m) / nullIf(sum(buyers_6m), 0)", ",.2f"),
+        "romi_6m": ("sum(gross_profit_6m) / nullIf(sum(costs_6m), 0) - 1", ".0%"),
+        "payback_month": ("min(payback_age)", "d"),
+    }),
     "ttf_buyers": ("first_order_date", {
         "buyers": ("count()", ",d"),
         "ttf_median_s": (median("ttf_seconds"), ",.0f"),
@@ -270,13 +282,66 @@ ORDER BY position
 
 
 KPI_COMPARE_SQL = _kpi_compare_sql()
-VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL}
-VIRTUAL_BASE = {"kpi_compare": "kpi_daily"}  # the mart a virtual dataset without a table of its own reads
+
+# "Which channel do I cut or boost?": one row per channel over the buyer cohorts of the dashboard's
+# Period (cohort month in the period; the whole data without a period), per the contract:
+# - costs, new_buyers, CAC: marketing_monthly over the months of the period (CAC = costs / new buyers
+#   whose first source is the channel);
+# - LTV / ROMI at 6 months: only the period's cohorts that have reached age 5 (age 0-5 = 6 months),
+#   pooled: cumulative gross profit at age 5 of those cohorts / their buyers, resp. / their cohort
+#   month's costs - 1;
+# - payback month: the first age k at which the pooled cumulative gross profit of the period's cohorts
+#   that reached age k covers those cohorts' costs (ROMI >= 0); NULL ("never") if no age within the data.
+# The Period is read here (remove_filter=True: not applied again outside); the channel filter applies
+# to the rows outside. cohort_month is the period's first month: Superset's TEMPORAL_RANGE needs it.
+# (r.channel, m.month ...: in ClickHouse an unqualified name in WHERE would be a SELECT alias.)
+CHANNEL_SCORECARD_SQL = """\
+{%- set period = get_time_filter('cohort_month', remove_filter=True, strftime='%Y-%m-%d') -%}
+{%- set start = "toDate('" ~ period.from_expr ~ "')" if period.from_expr else "toDate('1970-01-01')" -%}
+{%- set end = "toDate('" ~ period.to_expr ~ "')" if period.to_expr else "toDate('2149-06-06')" -%}
+WITH spend AS (
+    SELECT m.channel AS channel, toFloat64(sum(m.costs)) AS costs, toUInt64(sum(m.new_buyers)) AS new_buyers
+    FROM marts.marketing_monthly AS m
+    WHERE m.month >= {{ start }} AND m.month < {{ end }}
+    GROUP BY m.channel
+),
+pooled AS (
+    SELECT r.channel AS channel, r.age_month AS age_month, toUInt64(sum(r.cohort_buyers)) AS buyers,
+        sum(r.cum_gross_profit) AS gross_profit, sum(r.costs) AS cohort_costs
+    FROM marts.romi_cohorts AS r
+    WHERE r.cohort_month >= {{ start }} AND r.cohort_month < {{ end }}
+    GROUP BY r.channel, r.age_month
+),
+scored AS (
+    SELECT p.channel AS channel,
+        toUInt64(sumIf(p.buyers, p.age_month = 5)) AS buyers_6m,
+        sumIf(p.gross_profit, p.age_month = 5) AS gross_profit_6m,
+        sumIf(p.cohort_costs, p.age_month = 5) AS costs_6m,
+        if(countIf(p.cohort_costs > 0 AND p.gross_profit >= p.cohort_costs) > 0,
+           minIf(p.age_month, p.cohort_costs > 0 AND p.gross_profit >= p.cohort_costs), NULL) AS payback_month
+    FROM pooled AS p
+    GROUP BY p.channel
+)
+SELECT greatest({{ start }}, (SELECT min(month) FROM marts.marketing_monthly)) AS cohort_month,
+    toString(s.channel) AS channel, s.costs AS spend, s.new_buyers AS acquired,
+    ifNull(c.buyers_6m, 0) AS buyers_6m, ifNull(c.gross_profit_6m, 0) AS gross_profit_6m,
+    ifNull(c.costs_6m, 0) AS costs_6m, c.payback_month AS payback_age
+FROM spend AS s
+LEFT JOIN scored AS c ON c.channel = s.channel
+"""
+
+VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL, "channel_scorecard": CHANNEL_SCORECARD_SQL}
+# the mart a virtual dataset without a table of its own reads
+VIRTUAL_BASE = {"kpi_compare": "kpi_daily", "channel_scorecard": "romi_cohorts"}
 # Virtual datasets over no table of their own: their columns (the builder cannot DESCRIBE them).
 VIRTUAL_COLUMNS = {"kpi_compare": [
     ("day", "Date"), ("channel", "String"), ("os", "String"), ("position", "UInt8"), ("kpi", "String"),
     ("this_period", "String"), ("previous_period", "String"), ("change_vs_previous", "String"),
-    ("same_period_last_year", "String"), ("change_vs_last_year", "String")]}
+    ("same_period_last_year", "String"), ("change_vs_last_year", "String")],
+    "channel_scorecard": [
+        ("cohort_month", "Date"), ("channel", "String"), ("spend", "Float64"), ("acquired", "UInt64"),
+        ("buyers_6m", "UInt64"), ("gross_profit_6m", "Float64"), ("costs_6m", "Float64"),
+        ("payback_age", "Nullable(UInt32)")]}
 
 
 @dataclass
@@ -299,8 +364,11 @@ class Chart:
 # leaving the old chart behind): new title -> the title the UUID was made from.
 MOVED = {  # charts moved to another dataset keep their UUIDs too: "dataset:title" -> the one it was made from
     "kpi_weekly:Active users, weekly": "activity_weekly:Active users, weekly",
+    # the scorecard replaces the payback table (and carries its payback month)
+    "channel_scorecard:Channel scorecard": "romi_cohorts:Payback month by source",
 }
 RENAMED = {
+    "CAC, monthly (channels in the filter, all by default)": "CAC by source, monthly",
     "Session length, mean": "Session length, mean (s)", "Session length, median": "Session length, median (s)",
     "Session length, mode": "Session length, mode (s)",
     "Time to first order, median": "Time to first order, median (s)",
@@ -413,12 +481,24 @@ def pie(title: str, ds: str, metric: str, groupby: str, width: int = 4) -> Chart
                  {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
 
 
+# Table cell colours (Superset's conditional formatting): light red / green of its theme.
+RED, GREEN = "#EFA1AA", "#ACE1C4"
+
+
+def colour(metric: str, operator: str, value: float, hex_colour: str) -> dict:
+    """A table conditional-formatting rule: the metric's cells ``operator value`` get the colour."""
+    return {"column": metric, "operator": operator, "targetValue": value, "colorScheme": hex_colour}
+
+
 def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: int = 10, ascending: bool = False,
-          width: int = 6) -> Chart:
+          width: int = 6, colours: list[dict] | None = None, height: int = 50) -> Chart:
+    """An aggregated table ordered by its first metric; ``colours``: conditional formatting rules."""
     params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": limit,
               "order_desc": not ascending, "timeseries_limit_metric": metrics[0], "include_search": False,
               "table_timestamp_format": "smart_date", "allow_render_html": False}
-    return Chart(title, ds, "table", params, width, 50,
+    if colours:  # no cell bars beside them: a long bar on a high CAC read as one more "good" colour
+        params |= {"conditional_formatting": colours, "show_cell_bars": False}
+    return Chart(title, ds, "table", params, width, height,
                  {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
 
 
@@ -466,6 +546,7 @@ class Dashboard:
 NAV = "Other dashboards: the **Dashboards** menu in the top bar (those your role may open)."
 
 
+SCORECARD_TITLE = "Channel scorecard"
 COMPARE_TITLE = "The period against the previous period of the same length and last year"
 
 
@@ -553,20 +634,30 @@ months? A lifetime that shrinks in one cohort → investigate that campaign.""",
                         kind="bar", width=6)],
             [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
         ], ("period", "channel")),
-        Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** spend per source,
-CAC per source and month, ROMI by cohort and age with the payback month, and the customer flow.
-**Actions:** cut or rebuild sources whose ROMI stays below 0 after 6 months; shift budget to sources with
-low CAC and early payback; keep 6-month CAC under the 6-month LTV (Overview).""", [
+        Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** the channel
+scorecard, per channel over the Period's buyer cohorts: spend, new buyers, CAC; LTV and ROMI at 6 months
+(cohorts that reached age 5; age 0 = first month); payback month = first age at which the cohorts have earned
+their costs back (N/A: not yet). Below: spend per source, monthly CAC, ROMI by cohort and age, customer flow.
+**Actions:** red ROMI (CAC above the same cohorts' 6-month LTV) → cut or rebuild the channel; green ROMI and
+payback within 6 months → shift budget to it.""", [
             [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
              big_number("LTV at 6 months", "kpi_headline", "ltv_6m", fmt=",.2f", width=3),
              big_number("ROMI at 6 months", "kpi_headline", "romi_6m", fmt=".1%", width=3),
              big_number("Orders per buyer in 6 months", "kpi_headline", "orders_per_buyer_6m", fmt=".2f", width=3)],
+            [table(SCORECARD_TITLE, "channel_scorecard", ["channel"],
+                   ["costs", "new_buyers", "cac", "ltv_6m", "romi_6m", "payback_month"], limit=20,
+                   width=12, height=48, colours=[
+                       # ROMI < 0: the cohorts' CAC is above their 6-month LTV. (Superset compares a cell with
+                       # a constant, not with another column: a CAC-vs-LTV colour is this one.)
+                       colour("romi_6m", "<", 0, RED), colour("romi_6m", ">", 0, GREEN),
+                       colour("payback_month", "≤", 5, GREEN)])],
             [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
                         kind="bar", stack=True),
-             timeseries("CAC by source, monthly", "marketing_monthly", ["cac"], "month", "P1M", ["channel"])],
-            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", COHORT, "romi", ".0%", width=8),
-             table("Payback month by source", "romi_cohorts", ["channel"], ["payback_month"], limit=20,
-                   ascending=True, width=4)],
+             # One line (all channels, or those the Channel filter selects) instead of one per source:
+             # per-channel CAC is in the scorecard.
+             timeseries("CAC, monthly (channels in the filter, all by default)", "marketing_monthly", ["cac"],
+                        "month", "P1M")],
+            [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", COHORT, "romi", ".0%", width=12)],
             [timeseries("Customer flow: new / returning / reactivated / churned", "customer_flow_monthly",
                         ["new", "returning", "reactivated", "churned"], "month", "P1M", kind="bar", stack=True,
                         width=12)],
@@ -717,6 +808,9 @@ VERBOSE = {
     "previous_period": "Previous period (same length)", "change_vs_previous": "Change vs previous period",
     "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
     "age_month": "Age (months)", "lifetime_month": "Lifetime month",
+    "spend": "Spend", "acquired": "New buyers (first order)",
+    "payback_age": "Payback month", "buyers_6m": "Buyers of cohorts aged 6 months",
+    "gross_profit_6m": "Gross profit at 6 months", "costs_6m": "Costs of cohorts aged 6 months",
 }
 
 

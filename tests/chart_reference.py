@@ -322,10 +322,40 @@ class ChartReference:
         m = self.marketing(s)
         return {"costs": {(ms(r.month), r.channel): r.costs for r in m.itertuples() if r.costs}}
 
-    def cac_monthly(self, s: Selection) -> dict:
-        m = self.marketing(s).groupby(["month", "channel"])[["costs", "new_buyers"]].sum()
+    def cac_all_channels_monthly(self, s: Selection) -> dict:
+        """One line: costs of the selected channels (all by default) / their new buyers, per month."""
+        m = self.marketing(s).groupby("month")[["costs", "new_buyers"]].sum()
         m = m[m.new_buyers > 0]
-        return {"cac": {(ms(mo), ch): r.costs / r.new_buyers for (mo, ch), r in m.iterrows()}}
+        return {"cac": {ms(mo): r.costs / r.new_buyers for mo, r in m.iterrows()}}
+
+    def scorecard(self, s: Selection) -> dict:
+        """Channel scorecard over the cohorts of the period (cohort month in it): costs, new buyers, CAC
+        from the months of the period; LTV / ROMI at 6 months pooled over the cohorts that reached age 5
+        (cumulative gross profit at age 5 / their buyers, / their costs - 1); payback month =
+        the first age at which the cohorts that reached it, pooled, have gross profit >= costs (> 0)."""
+        m = self.marketing(s).groupby("channel")[["costs", "new_buyers"]].sum()
+        r = self.romi_rows(s)
+        r["channel"] = channel_of(r.source_id)
+        pooled = r.groupby(["channel", "age"])[["cum_gp", "buyers", "costs"]].sum()
+        out: dict[str, dict] = {k: {} for k in ("costs", "new_buyers", "cac", "ltv_6m", "romi_6m", "payback_month")}
+        for channel, row in m.iterrows():
+            cac = row.costs / row.new_buyers if row.new_buyers > 0 else np.nan
+            ltv = romi = payback = np.nan
+            if channel in pooled.index.get_level_values(0):
+                ages = pooled.loc[channel]
+                if 5 in ages.index:
+                    at5 = ages.loc[5]
+                    ltv = at5.cum_gp / at5.buyers
+                    romi = at5.cum_gp / at5.costs - 1 if at5.costs > 0 else np.nan
+                paid = ages[(ages.costs > 0) & (ages.cum_gp >= ages.costs)]
+                payback = float(paid.index.min()) if len(paid) else np.nan
+            out["costs"][channel] = row.costs
+            out["new_buyers"][channel] = int(row.new_buyers)
+            out["cac"][channel] = cac
+            out["ltv_6m"][channel] = ltv
+            out["romi_6m"][channel] = romi
+            out["payback_month"][channel] = payback
+        return out
 
     def customer_flow(self, s: Selection) -> dict:
         f = s.period(self.ref.customer_flow(), "month")
@@ -355,17 +385,6 @@ class ChartReference:
         r = self.romi_rows(s).groupby(["cohort_month", "age"])[["cum_gp", "costs"]].sum()
         r = r[r.costs > 0]
         return {"romi": {(f"{c:%Y-%m}", a): x.cum_gp / x.costs - 1 for (c, a), x in r.iterrows()}}
-
-    def payback(self, s: Selection) -> dict:
-        r = self.romi_rows(s)
-        r = r[r.costs > 0].copy()
-        r["romi"] = (r.cum_gp / r.buyers) / (r.costs / r.buyers) - 1
-        paid = r[r.romi >= 0].groupby(["cohort_month", "source_id"]).age.min()
-        per_source = paid.groupby(level=1).min()
-        channels = channel_of(pd.Series(self.buyers.first_source_id.unique()))
-        channels = s.pick(pd.DataFrame({"channel": channels}), channel="channel").channel
-        out = {channel_of(pd.Series([src])).iloc[0]: float(x) for src, x in per_source.items()}
-        return {"payback_month": {c: out.get(c, np.nan) for c in channels}}
 
     # ---- RFM -------------------------------------------------------------------------------------
     @staticmethod

@@ -298,13 +298,15 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("marketing", "ROMI at 6 months"): Check(c.headline("romi_6m", lambda: c.ref.romi_6m), (), {"romi_6m": RATIO}),
         ("marketing", "Orders per buyer in 6 months"): Check(
             c.headline("orders_per_buyer_6m", lambda: c.ref.orders_per_buyer_6m), (), {"orders_per_buyer_6m": RATIO}),
-        ("marketing", "CAC by source, monthly"): Check(c.cac_monthly, ("Month", "channel"), {"cac": RATIO}),
+        ("marketing", "CAC, monthly (channels in the filter, all by default)"): Check(
+            c.cac_all_channels_monthly, ("Month",), {"cac": RATIO}),
         ("marketing", "Costs by source, monthly"): Check(c.costs_monthly, ("Month", "channel"), {"costs": MONEY}),
         ("marketing", "Customer flow: new / returning / reactivated / churned"): Check(
             c.customer_flow, ("Month",), {"new": COUNT, "returning": COUNT, "reactivated": COUNT, "churned": COUNT}),
         ("marketing", "ROMI by cohort and age"): Check(c.romi, ("cohort", "age_month"), {"romi": RATIO}),
-        ("marketing", "Payback month by source"): Check(c.payback, ("channel",), {"payback_month": COUNT},
-                                                        keep_zero=True),
+        ("marketing", "Channel scorecard"): Check(c.scorecard, ("channel",), {
+            "costs": MONEY, "new_buyers": COUNT, "cac": RATIO, "ltv_6m": RATIO, "romi_6m": RATIO,
+            "payback_month": COUNT}, keep_zero=True),
         # rfm
         ("rfm", "Customers by segment"): Check(c.rfm_by("segment"), ("segment",), {"customers": COUNT}),
         ("rfm", "Customers by macro-segment"): Check(c.rfm_by("macro_segment"), ("macro_segment",),
