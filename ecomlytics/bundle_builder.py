@@ -542,8 +542,8 @@ class Dashboard:
 
 
 # No links between dashboards in their text: a markdown link is the same for every role, and a role
-# may not open every dashboard. The top bar's Dashboards menu lists those a role may open (navigation.py).
-NAV = "Other dashboards: the **Dashboards** menu in the top bar (those your role may open)."
+# may not open every dashboard. The top bar's My dashboards menu lists those a role may open (navigation.py).
+NAV = "Other dashboards: the **My dashboards** menu in the top bar (those your role may open)."
 
 
 SCORECARD_TITLE = "Channel scorecard"

@@ -3,7 +3,7 @@
 - Superset sends a freshly logged-in user to ``/``; this index view (``FAB_INDEX_VIEW``) redirects
   users of ecomlytics' roles to their dashboard (``RoleSpec.landing``), everyone else (Admin,
   custom roles) to Superset's home as before.
-- ``add_dashboard_menu`` (``FLASK_APP_MUTATOR``) adds a "Dashboards" menu to the top bar with one
+- ``add_dashboard_menu`` (``FLASK_APP_MUTATOR``) adds a "My dashboards" menu to the top bar with one
   entry per dashboard of the bundle. Superset shows a menu entry only to roles granted its
   ``menu_access`` permission, which ``superset_setup.ensure_roles`` grants with the dashboard, so
   nobody is shown a link to a page they may not open.
@@ -35,4 +35,4 @@ def add_dashboard_menu(app) -> None:  # noqa: ANN001 - the Flask app
 
     for slug, title in bundle_dashboards():
         appbuilder.add_link(dashboard_menu_name(slug), label=title, href=f"/superset/dashboard/{slug}/",
-                            category=DASHBOARD_MENU, category_label="Dashboards")
+                            category=DASHBOARD_MENU, category_label="My dashboards")

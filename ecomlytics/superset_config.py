@@ -117,7 +117,7 @@ from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa
 
 BLUEPRINTS = [_contacts_download]
 
-# Each role lands on its own dashboard after login, and a Dashboards menu lists those it may open
+# Each role lands on its own dashboard after login, and a My dashboards menu lists those it may open
 # (navigation.py).
 FAB_INDEX_VIEW = "ecomlytics.navigation.LandingIndexView"
 

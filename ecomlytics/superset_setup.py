@@ -218,7 +218,7 @@ def _permission_key(pvm) -> str:  # noqa: ANN001 - a FAB PermissionView
 
 
 def _menu_permissions(dashboards: Iterable) -> list:
-    """menu_access to the Dashboards menu and to the entries of these dashboards (navigation.py)."""
+    """menu_access to the My dashboards menu and to the entries of these dashboards (navigation.py)."""
     from superset import security_manager
 
     names = [DASHBOARD_MENU, *(dashboard_menu_name(d.slug) for d in dashboards)]

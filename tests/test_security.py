@@ -186,9 +186,10 @@ def test_every_role_sees_its_dashboards_render_in_a_browser(served: Served) -> N
             log_in(page, served.base, role, served.users()[role])
             page.wait_for_url("**/superset/dashboard/**", timeout=60_000)
             assert page.url.split("?")[0].rstrip("/").endswith(f"/superset/dashboard/{LANDING[role]}"), page.url
-            # the top bar's Dashboards menu links exactly the dashboards the role may open
+            # the top bar's My dashboards menu links exactly the dashboards the role may open
             menu = page.request.get(f"{served.base}/api/v1/menu/").json()["result"]
-            entries = [child for item in menu if item.get("label") == "Dashboards" for child in item.get("childs", [])]
+            entries = [child for item in menu if item.get("label") == "My dashboards"
+                       for child in item.get("childs", [])]
             assert sorted(e["label"] for e in entries) == sorted(d["dashboard_title"] for d in listed), role
             assert all(e["url"].rstrip("/").rsplit("/", 1)[-1] in slugs for e in entries), role
             for slug in slugs:
