@@ -34,8 +34,8 @@ def headline(client: Client) -> dict[str, float | None]:
     return dict(zip(result.column_names, result.result_rows[0], strict=True))
 
 
-def human(value: float | None, kind: str) -> str:
-    """A figure as people read it: 1m 05s, 12.34, 45.6%, 1,234."""
+def human(value: float | None, kind: str, currency: str = "") -> str:
+    """A figure as people read it: 1m 05s, 12.34 USD, 45.6%, 1,234."""
     if value is None or value != value:  # None or NaN
         return "—"
     if kind == "duration":
@@ -52,15 +52,17 @@ def human(value: float | None, kind: str) -> str:
         return f"{value * 100:.1f}%"
     if kind == "count":
         return f"{value:,.0f}"
-    return f"{value:,.2f}"
+    return f"{value:,.2f} {currency}".rstrip()
 
 
 def print_headline(client: Client, console: Console | None = None) -> None:
-    """Print the headline KPIs as a table."""
+    """Print the headline KPIs as a table, money with its currency (as on the dashboards)."""
+    from ecomlytics.settings import currency
+
     values = headline(client)
     table = Table(title="Headline KPIs (marts.kpi_headline)")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for column, (label, kind) in HEADLINE.items():
-        table.add_row(label, human(values.get(column), kind))
+        table.add_row(label, human(values.get(column), kind, currency()))
     (console or Console()).print(table)
