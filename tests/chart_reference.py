@@ -70,6 +70,14 @@ class Selection:
 NONE = Selection()
 
 
+def with_calendar(frame: pd.DataFrame, ts: pd.Series) -> pd.DataFrame:
+    """The day, week (Monday) and month of ``ts`` as columns, as the marts key them."""
+    frame["day"] = ts.dt.normalize()
+    frame["week"] = week_of(ts)
+    frame["month"] = month_start(ts)
+    return frame
+
+
 class ChartReference:
     def __init__(self, ref: Reference) -> None:
         self.ref = ref
@@ -79,10 +87,7 @@ class ChartReference:
     def visits(self) -> pd.DataFrame:
         v = self.ref.visits.copy()
         v["channel"] = channel_of(v.source_id)
-        v["day"] = v.start_ts.dt.normalize()
-        v["week"] = week_of(v.start_ts)
-        v["month"] = month_start(v.start_ts)
-        return v
+        return with_calendar(v, v.start_ts)
 
     @cached_property
     def buyers(self) -> pd.DataFrame:
@@ -109,10 +114,7 @@ class ChartReference:
         o = self.ref.orders.join(self.buyers[["first_source_id", "channel", "first_os", "first_device"]], on="uid")
         units = self.items.groupby("order_id").quantity.sum()
         o["units"] = o.order_id.map(units).fillna(1).astype(int)
-        o["day"] = o.buy_ts.dt.normalize()
-        o["week"] = week_of(o.buy_ts)
-        o["month"] = month_start(o.buy_ts)
-        return o
+        return with_calendar(o, o.buy_ts)
 
     @cached_property
     def lines(self) -> pd.DataFrame:
