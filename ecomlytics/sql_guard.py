@@ -12,7 +12,7 @@ connection Superset opens (two layers, each sufficient on its own; docs/security
    writes, DDL and any change of settings (``SETTINGS readonly=0`` included). In embedded mode they
    are chDB connection options (a session setting per connection; the loaders' connections stay
    writable); on a ClickHouse server the BI user's profile carries them (deploy/clickhouse/).
-2. **Statement check** (``check_statement``): the engine parses each statement (``EXPLAIN AST``,
+2. **Statement check** (``StatementChecker.check``): the engine parses each statement (``EXPLAIN AST``,
    the parser that will run it, so no quoting or comment trick parses differently) and the statement
    is refused unless it is a SELECT that reads only tables of ``BI_DATABASES``, uses no table
    function, no ``SETTINGS`` clause and none of ``DENIED_FUNCTIONS``. This is what stops the scalar
@@ -111,7 +111,7 @@ def refusal(nodes: list[AstNode], databases: Iterable[str]) -> str | None:
 
 
 class StatementChecker:
-    """``check_statement`` for one warehouse: caches the list of databases the checker compares with."""
+    """The statement check for one warehouse: caches the list of databases the checker compares with."""
 
     def __init__(self) -> None:
         self._databases: frozenset[str] | None = None

@@ -239,6 +239,8 @@ def ensure_roles(reset: bool = False) -> None:
     dashboards = dashboards_by_slug()
     gamma = security_manager.find_role("Gamma")
     sql_lab = security_manager.find_role("sql_lab")
+    all_menus = _menu_permissions(dashboards.values())
+    menus = {p.id for p in all_menus}
     for spec in ROLES:
         created = security_manager.find_role(spec.name) is None
         role = security_manager.add_role(spec.name)
@@ -253,7 +255,6 @@ def ensure_roles(reset: bool = False) -> None:
                     if table is not None and (spec.pii or table.table_name not in pii_datasets())}
         # Gamma's and sql_lab's permissions without the dashboard menu entries (`superset init` gives Gamma
         # every menu), then the role's datasets and the menu entries of its own dashboards.
-        menus = {p.id for p in _menu_permissions(dashboards.values())}
         base = [*gamma.permissions, *(sql_lab.permissions if spec.sql_lab else [])]
         own = [security_manager.add_permission_view_menu("datasource_access", table.perm)
                for table in datasets.values()]
@@ -273,8 +274,7 @@ def ensure_roles(reset: bool = False) -> None:
         granted[spec.name] = {"permissions": sorted({_permission_key(p) for p in permissions}),
                               "dashboards": sorted(d.slug for d in chosen)}
     admin = security_manager.find_role("Admin")
-    admin.permissions = list(admin.permissions) + [
-        p for p in _menu_permissions(dashboards.values()) if p not in admin.permissions]
+    admin.permissions = list(admin.permissions) + [p for p in all_menus if p not in admin.permissions]
     for dashboard in dashboards.values():
         if admin not in dashboard.roles:
             dashboard.roles.append(admin)
