@@ -69,7 +69,8 @@ def generate(
     start: Annotated[str, typer.Option(help="First day of the period (YYYY-MM-DD).")] = "2017-06-01",
     bad_rows: Annotated[float, typer.Option(help="Share of deliberately bad rows (quarantine demo).")] = 0.001,
 ) -> None:
-    """Write realistic, deterministic sample inputs (visits, orders, costs, items, customers, events)."""
+    """Write realistic, deterministic sample inputs (visits, orders, costs, items, customers, events, refunds,
+    fx rates, products)."""
     from datetime import date
 
     from ecomlytics.sample_data import generate as run_generate
@@ -88,6 +89,9 @@ class Kind(StrEnum):
     order_items = "order_items"
     customers = "customers"
     events = "events"
+    refunds = "refunds"
+    fx_rates = "fx_rates"
+    products = "products"
 
 
 @app.command()

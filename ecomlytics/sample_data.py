@@ -25,10 +25,16 @@ FILES = {
     "order_items": "order_items.csv",
     "customers": "customers.csv",
     "events": "events.csv",
+    "refunds": "refunds.csv",
+    "fx_rates": "fx_rates.csv",
+    "products": "products.csv",
 }
 HEADERS = {
-    "visits": ["Device", "End Ts", "Source Id", "Start Ts", "Uid", "os", "country", "region", "city"],
-    "orders": ["Buy Ts", "Revenue", "Uid", "order_id", "country", "region", "city"],
+    "visits": ["Device", "End Ts", "Source Id", "Start Ts", "Uid", "os", "country", "region", "city", "campaign"],
+    "orders": [
+        "Buy Ts", "Revenue", "Uid", "order_id", "country", "region", "city",
+        "status", "currency", "discount", "coupon", "shipping", "tax", "sales_channel",
+    ],
     "costs": ["source_id", "dt", "costs"],
     "order_items": ["order_id", "sku", "category", "quantity", "unit_price", "product_name", "variant"],
     "customers": [
@@ -36,6 +42,9 @@ HEADERS = {
         "email_opt_in", "sms_opt_in", "push_opt_in", "gender", "birth_date",
     ],
     "events": ["uid", "ts", "event", "sku", "search_term", "page"],
+    "refunds": ["refund_id", "order_id", "refund_ts", "amount", "reason"],
+    "fx_rates": ["date", "currency", "rate"],
+    "products": ["sku", "product_name", "category", "brand", "unit_cost"],
 }
 
 # Sources 1..10: share of new users, chance that a visitor ever buys, daily spend (0 = unpaid).
@@ -81,6 +90,18 @@ PRODUCTS = {  # category: names of its products (numbered when a category has mo
     "Festivals": ["Summer music fest", "Food festival", "Street art fest"],
     "Gift cards": ["Gift card"],
 }
+# Money (contract section 5): orders of these countries are priced in EUR, a few phone orders in GBP
+# (no GBP rates at all: they show as data issues); the rest in the base currency, half of them
+# naming it. Coupons: code -> discount in percent of the pre-discount amount.
+EUR_COUNTRIES = ("Belarus", "Armenia", "Georgia")
+GBP_SHARE = 0.002
+COUPONS = {"WELCOME10": 10, "SPRING15": 15, "VIP20": 20}
+CANCEL_SHARE = 0.03
+REFUND_SHARE = 0.06
+VAT = 20  # percent, included in Revenue
+REFUND_REASONS = np.array(["event cancelled", "changed plans", "duplicate purchase", "wrong date"])
+BRANDS = np.array(["Ticketland", "Kassir", "Concert.ru", "Afisha"])
+CAMPAIGNS = np.array(["winter_sale", "spring_promo", "summer_fest", "autumn_season"])  # by quarter of the year
 SEARCH_TERMS = np.array(["concert", "theatre tonight", "kids show", "festival", "gift card", "cinema"])
 PAGES = np.array(["/", "/catalog", "/product", "/cart", "/checkout", "/search"])
 
@@ -231,10 +252,13 @@ class ChunkGenerator:
             is_first | (rng.random(n_sess) < 0.75), source[user_of], _pick(rng, n_sess, SOURCE_SHARE) + 1
         )
         first_start = start[is_first]  # one per user, users in order
+        # Paid sources' sessions carry the quarter's campaign.
+        quarter = (start.astype("datetime64[M]").astype(np.int64) % 12) // 3
+        campaign = np.where(SOURCE_DAILY_COST[sess_source - 1] > 0, CAMPAIGNS[quarter], "")
         sink.write("visits", [
             pa.array(device[user_of]), _timestamps(end), pa.array(sess_source.astype(np.uint32)),
             _timestamps(start), pa.array(uid[user_of]), pa.array(os_name[user_of]),
-            pa.array(country[user_of]), pa.array(region[user_of]), pa.array(city[user_of]),
+            pa.array(country[user_of]), pa.array(region[user_of]), pa.array(city[user_of]), pa.array(campaign),
         ])
 
         # Orders: conversion depends on the source; time to first order has a long tail.
@@ -267,10 +291,15 @@ class ChunkGenerator:
         item_order, sku_idx, qty = self._items(rng, order_id.size, december)
         line_cents = self.catalog.price_cents[sku_idx] * qty
         revenue_cents = np.bincount(item_order, weights=line_cents, minlength=order_id.size).astype(np.int64)
+        money = _order_money(np.random.default_rng([self.seed, index, 17]), revenue_cents, country[order_user],
+                             phantom)
         sink.write("orders", [
             _timestamps(buy_ts), pa.array(_money(revenue_cents)), pa.array(order_uid), pa.array(order_id),
             pa.array(country[order_user]), pa.array(region[order_user]), pa.array(city[order_user]),
+            *(pa.array(column) for column in money.columns),
         ])
+        _write_refunds(np.random.default_rng([self.seed, index, 18]), sink, index, order_id, buy_ts,
+                       revenue_cents, money.cancelled)
         sink.write("order_items", [
             pa.array(order_id[item_order]), pa.array(self.catalog.sku[sku_idx]),
             pa.array(self.catalog.category[sku_idx]), pa.array(qty.astype(np.int64)),
@@ -346,6 +375,75 @@ class ChunkGenerator:
         ])
 
 
+@dataclass(frozen=True)
+class OrderMoney:
+    """The optional money columns of a chunk's orders (header order) and which orders are cancelled."""
+
+    columns: tuple[np.ndarray, ...]  # status, currency, discount, coupon, shipping, tax, sales_channel
+    cancelled: np.ndarray
+
+
+def _order_money(rng: np.random.Generator, revenue_cents: np.ndarray, country: np.ndarray,
+                 phone_order: np.ndarray) -> OrderMoney:
+    """Status, currency, coupon discount, shipping and tax of each order (all already in Revenue)."""
+    n = revenue_cents.size
+    cancelled = rng.random(n) < CANCEL_SHARE
+    base_named = rng.random(n) < 0.5
+    currency = np.where(np.isin(country, EUR_COUNTRIES), "EUR", np.where(base_named, "USD", ""))
+    currency = np.where(phone_order & (rng.random(n) < GBP_SHARE / 0.003), "GBP", currency)
+    code = np.array(list(COUPONS))[rng.integers(0, len(COUPONS), n)]
+    coupon = np.where(rng.random(n) < 0.12, code, "")
+    pct = np.array([COUPONS.get(c, 0) for c in coupon], dtype=np.int64)
+    discount = revenue_cents * pct // (100 - pct)  # Revenue is the amount after the discount
+    delivery = rng.random(n) < 0.4
+    shipping = np.where(delivery, np.minimum(99, revenue_cents // 10), 0)
+    tax = (revenue_cents - shipping) * VAT // (100 + VAT)
+    return OrderMoney(
+        columns=(np.where(cancelled, "cancelled", "completed"), currency, _money(discount), coupon,
+                 _money(shipping), _money(tax), np.where(delivery, "delivery", "pickup")),
+        cancelled=cancelled,
+    )
+
+
+def _write_refunds(rng: np.random.Generator, sink: CsvSink, index: int, order_id: np.ndarray, buy_ts: np.ndarray,
+                   revenue_cents: np.ndarray, cancelled: np.ndarray) -> None:
+    """Full and partial refunds of some completed orders, days after the order. The first chunk adds
+    a refund of an unknown order and an order refunded more than its revenue (both data issues)."""
+    refunded = np.flatnonzero(~cancelled & (revenue_cents > 0) & (rng.random(order_id.size) < REFUND_SHARE))
+    full = rng.random(refunded.size) < 0.6
+    cents = np.where(full, revenue_cents[refunded],
+                     (revenue_cents[refunded] * rng.uniform(0.1, 0.9, refunded.size)).astype(np.int64))
+    ts = buy_ts[refunded] + (rng.exponential(5.0, refunded.size) * 86400 + 3600).astype("timedelta64[s]")
+    ids, orders = np.char.add(f"R{index:04d}-", np.arange(refunded.size).astype(str)), order_id[refunded]
+    if index == 0 and refunded.size:
+        ids = np.r_[ids, [f"R{index:04d}-orphan", f"R{index:04d}-over"]]
+        orders = np.r_[orders, ["O-unknown-1", orders[0]]]
+        cents = np.r_[cents, [150, revenue_cents[refunded[0]]]]
+        ts = np.r_[ts, [ts[0], ts[0] + np.timedelta64(86400, "s")]]
+    sink.write("refunds", [pa.array(ids), pa.array(orders), _timestamps(ts), pa.array(_money(cents)),
+                           pa.array(REFUND_REASONS[rng.integers(0, REFUND_REASONS.size, ids.size)])])
+
+
+def write_fx_rates(rng: np.random.Generator, sink: CsvSink, start: date, days: int) -> None:
+    """Daily EUR rates (units of USD per EUR), a random walk around 1.10. They start on the 4th day
+    (earlier EUR orders have no rate) and skip two days (their orders use the latest earlier rate)."""
+    day = np.arange(3, days)
+    day = day[(day != days // 3) & (day != days // 3 + 1)]
+    rate = 1.10 * np.exp(np.cumsum(rng.normal(0.0, 0.003, day.size)))
+    dt = (np.datetime64(start, "D") + day.astype("timedelta64[D]")).astype(str)
+    sink.write("fx_rates", [pa.array(dt), pa.array(np.full(day.size, "EUR")), pa.array(np.char.mod("%.6f", rate))])
+
+
+def write_products(rng: np.random.Generator, sink: CsvSink, catalog: Catalog) -> None:
+    """The catalog with a brand and, for most SKUs, a unit cost in the base currency."""
+    n = catalog.sku.size
+    cost = (catalog.price_cents * rng.uniform(0.55, 0.8, n)).astype(np.int64)
+    sink.write("products", [
+        pa.array(catalog.sku), pa.array(catalog.name), pa.array(catalog.category),
+        pa.array(BRANDS[rng.integers(0, BRANDS.size, n)]), pa.array(np.where(rng.random(n) < 0.85, _money(cost), "")),
+    ])
+
+
 def _group_cumsum(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Cumulative sum restarting at each group (groups are consecutive runs of the given sizes)."""
     total = np.cumsum(values)
@@ -365,6 +463,14 @@ BAD_ROWS: list[tuple[str, list[str], str]] = [
     ("costs", ["3", "2017-06-03", "-10.00"], "negative costs"),
     ("order_items", ["O-bad", "SKU-00001", "Cinema", "-1", "1.20"], "negative quantity"),
     ("events", ["11111111111111111114", "2017-06-04 09:00:00", "teleport"], "unknown event"),
+    ("orders", ["2017-06-02 12:00:00", "3.10", "11111111111111111115", "", "", "", "", "lost"],
+     "unknown status"),
+    ("orders", ["2017-06-02 12:00:00", "3.10", "11111111111111111115", "", "", "", "", "", "US$"],
+     "unparsable currency"),
+    ("refunds", ["R-bad-1", "", "2017-06-05 10:00:00", "1.00"], "refund without order_id"),
+    ("refunds", ["R-bad-2", "O-bad", "2017-06-05 10:00:00", "-1.00"], "negative amount"),
+    ("fx_rates", ["2017-06-05", "EUR", "0"], "rate 0"),
+    ("products", ["SKU-bad", "", "", "", "-1.00"], "negative unit_cost"),
 ]
 
 
@@ -409,6 +515,8 @@ def generate(
                 chunks.run(index, size, sink, bad_share)
                 progress.advance(task, size)
         write_costs(np.random.default_rng([seed, 10**6 + 1]), sink, start, weights, users)
+        write_fx_rates(np.random.default_rng([seed, 10**6 + 2]), sink, start, days)
+        write_products(np.random.default_rng([seed, 10**6 + 3]), sink, catalog)
     finally:
         sink.close()
     return dict(sink.paths)

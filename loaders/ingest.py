@@ -38,10 +38,10 @@ from loaders.formats import (
 )
 from loaders.lines import CsvLines, sql_string
 from loaders.parsing import byte_checks, is_text, reason_expr, typed
-from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, all_ddl
+from loaders.schema import INPUTS, RAW_DB, Column, InputSpec, added_columns_ddl, all_ddl
 
 STAGE_DB = "raw_stage"
-KIND_ORDER = list(INPUTS)  # contract order: visits, orders, costs, order_items, customers, events
+KIND_ORDER = list(INPUTS)  # contract order: visits, orders, costs, order_items, customers, events, refunds, ...
 PROGRESS_MIN_BYTES = 32 << 20
 console = Console(stderr=True)
 
@@ -75,6 +75,13 @@ class LoadResult:
 def init_warehouse(client: Client) -> None:
     """Create the raw layer idempotently."""
     for statement in all_ddl():
+        client.command(statement)
+    columns: dict[str, list[str]] = {}
+    for table, name in client.query(
+        "SELECT table, name FROM system.columns WHERE database = {db:String}", parameters={"db": RAW_DB}
+    ).result_rows:
+        columns.setdefault(table, []).append(name)
+    for statement in added_columns_ddl(columns):
         client.command(statement)
 
 
@@ -252,9 +259,11 @@ def select_sql(p: Probe, load_id: int, file_hash: str, source: str, line_expr: s
     outer = []
     for column in spec.columns:
         value = values[column.name]
-        if column.name == "order_id":
-            # Orders without an id get a stable one: content hash + line (same file -> same ids).
+        if column.name == spec.generated_id:
+            # Orders (refunds) without an id get a stable one: content hash + line (same file -> same ids).
             value = f"if({value} = '', concat('h{file_hash[:16]}-', toString(`_line`)), {value})"
+        elif column.normalise:
+            value = column.normalise.format(v=value)
         elif not is_text(column) and not column.ch_type.startswith("Nullable"):
             value = f"ifNull({value}, {_default(column)})"
         outer.append(f"{value} AS `{column.name}`")

@@ -23,6 +23,7 @@ _DATE = (
     "toDateOrNull(concat(substring({v}, 7, 4), '-', substring({v}, 4, 2), '-', substring({v}, 1, 2))), NULL)"
 )
 _MONEY = "if(match({v}, '^-?\\\\d+(\\\\.\\\\d{{1,2}})?$'), toDecimal64OrNull({v}, 2), NULL)"
+_RATE = "if(match({v}, '^-?\\\\d+(\\\\.\\\\d{{1,6}})?$'), toDecimal64OrNull({v}, 6), NULL)"
 _FLAG = (
     "multiIf(lower({v}) IN ('1', 'true', 'yes', 'y', 't'), toUInt8(1), "
     "lower({v}) IN ('0', 'false', 'no', 'n', 'f', ''), toUInt8(0), NULL)"
@@ -36,8 +37,11 @@ _PARSERS = {
     "Date": _DATE,
     "Nullable(Date)": _DATE,
     "Decimal(18, 2)": _MONEY,
+    "Nullable(Decimal(18, 2))": _MONEY,
+    "Decimal(18, 6)": _RATE,
 }
-NON_NEGATIVE = {"revenue", "costs", "quantity", "unit_price"}
+NON_NEGATIVE = {"revenue", "costs", "quantity", "unit_price", "amount", "discount", "shipping", "tax", "unit_cost"}
+POSITIVE = {"rate"}
 
 
 def is_text(column: Column) -> bool:
@@ -52,7 +56,7 @@ def typed(column: Column, text: str, decimal_comma: bool = False) -> str:
     """
     if is_text(column):
         return text
-    if decimal_comma and column.ch_type == "Decimal(18, 2)":
+    if decimal_comma and "Decimal" in column.ch_type:
         text = f"replaceOne({text}, ',', '.')"
     return _PARSERS[column.ch_type].format(v=text)
 
@@ -84,11 +88,17 @@ def reason_expr(spec: InputSpec, text: dict[str, str], value: dict[str, str],
         if column.name in NON_NEGATIVE:
             # Checked before parsing: unsigned types would otherwise call '-1' unparsable.
             checks.append((f"startsWith({raw}, '-')", f"concat('negative {column.name}: ', {raw})"))
-        if not is_text(column):
+        if not is_text(column) or column.pattern:
+            bad = f"{parsed} IS NULL" if not is_text(column) else f"NOT match({raw}, '{column.pattern}')"
             checks.append(
-                (f"{raw} != '' AND {parsed} IS NULL",
-                 f"concat('unparsable {column.name}: ', substring({raw}, 1, 80))")
+                (f"{raw} != '' AND {bad}", f"concat('unparsable {column.name}: ', substring({raw}, 1, 80))")
             )
+        if column.name in POSITIVE:
+            checks.append((f"{parsed} <= 0", f"concat('non-positive {column.name}: ', {raw})"))
+        if column.allowed:
+            allowed = ", ".join(f"'{v}'" for v in column.allowed)
+            checks.append((f"{raw} != '' AND lower({raw}) NOT IN ({allowed})",
+                           f"concat('unknown {column.name}: ', substring({raw}, 1, 80))"))
     if spec.kind == "visits":
         checks.append((f"{value['end_ts']} < {value['start_ts']}", "'End Ts earlier than Start Ts'"))
     if spec.kind == "events":

@@ -6,12 +6,13 @@ DDL and the loaders' parsing are both derived from these specs.
 
 Guarantee to readers (dbt): raw tables hold only rows of committed loads, and keyed tables hold
 only the latest version of each key (orders by order_id, customers by uid, costs by (source_id,
-dt); an order's items are replaced together when the order_id is loaded again).
+dt), refunds by refund_id, fx rates by (date, currency), products by sku; an order's items are
+replaced together when the order_id is loaded again).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 RAW_DB = "raw"
 
@@ -21,6 +22,10 @@ class Column:
     name: str  # snake_case name in the raw table
     ch_type: str  # ClickHouse type in the raw table
     required: bool = False
+    # Value rules beyond the type (contract section 1); a row breaking one is quarantined.
+    allowed: tuple[str, ...] = ()  # the only values accepted, case-insensitively ('' always is)
+    pattern: str = ""  # a regular expression a non-empty value must match, else "unparsable"
+    normalise: str = ""  # SQL applied to the text before it is stored, {v} = the text
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,8 @@ class InputSpec:
     order_by: str
     key: tuple[str, ...] = ()  # a later load replaces the earlier rows with the same key
     unique_key: bool = True  # one row per key (else a key groups rows, e.g. an order's items)
+    # A key column that, when empty, gets a stable id from the file's content hash and line number.
+    generated_id: str = ""
 
     @property
     def partition_by(self) -> str:
@@ -48,6 +55,9 @@ class InputSpec:
 
 LC = "LowCardinality(String)"
 MONEY = "Decimal(18, 2)"
+RATE = "Decimal(18, 6)"  # fx rates: units of the base currency per unit of a currency
+ORDER_STATUSES = ("completed", "cancelled")
+CURRENCY = Column("currency", LC, pattern="^[A-Za-z]{3}$", normalise="upper({v})")  # ISO 4217 code
 # Timestamps are naive business time: stored as UTC wall-clock so no session time zone shifts them.
 TS = "DateTime('UTC')"
 
@@ -68,6 +78,7 @@ INPUTS: dict[str, InputSpec] = {
                 Column("country", LC),
                 Column("region", LC),
                 Column("city", LC),
+                Column("campaign", LC),
             ),
             order_by="(uid, start_ts)",
         ),
@@ -83,9 +94,17 @@ INPUTS: dict[str, InputSpec] = {
                 Column("country", LC),
                 Column("region", LC),
                 Column("city", LC),
+                Column("status", LC, allowed=ORDER_STATUSES, normalise="lower({v})"),
+                CURRENCY,
+                Column("discount", MONEY),
+                Column("coupon", "String"),
+                Column("shipping", MONEY),
+                Column("tax", MONEY),
+                Column("sales_channel", LC, normalise="lower({v})"),
             ),
             order_by="(order_id)",
             key=("order_id",),
+            generated_id="order_id",
         ),
         InputSpec(
             kind="costs",
@@ -149,6 +168,47 @@ INPUTS: dict[str, InputSpec] = {
                 Column("page", "String"),
             ),
             order_by="(uid, ts)",
+        ),
+        InputSpec(
+            kind="refunds",
+            table="refunds",
+            file_names=("refunds",),
+            columns=(
+                Column("refund_id", "String"),
+                Column("order_id", "String", True),
+                Column("refund_ts", TS, True),
+                Column("amount", MONEY, True),
+                Column("reason", "String"),
+            ),
+            order_by="(order_id, refund_id)",
+            key=("refund_id",),
+            generated_id="refund_id",
+        ),
+        InputSpec(
+            kind="fx_rates",
+            table="fx_rates",
+            file_names=("fx_rates", "fx"),
+            columns=(
+                Column("date", "Date", True),
+                replace(CURRENCY, required=True),
+                Column("rate", RATE, True),
+            ),
+            order_by="(currency, date)",
+            key=("date", "currency"),
+        ),
+        InputSpec(
+            kind="products",
+            table="products",
+            file_names=("products",),
+            columns=(
+                Column("sku", "String", True),
+                Column("product_name", "String"),
+                Column("category", LC),
+                Column("brand", LC),
+                Column("unit_cost", f"Nullable({MONEY})"),  # empty = no cost known
+            ),
+            order_by="(sku)",
+            key=("sku",),
         ),
     )
 }
@@ -214,3 +274,23 @@ def all_ddl() -> list[str]:
         LOAD_LOG_DDL,
         QUARANTINE_DDL,
     ]
+
+
+def added_columns_ddl(existing: dict[str, list[str]]) -> list[str]:
+    """ALTERs giving raw tables of an older warehouse the columns added to their input since.
+
+    ``existing``: raw table -> its columns. A new column goes after the one before it in the spec,
+    so the table keeps the spec's column order (ATTACH PARTITION needs the staging table's layout).
+    """
+    statements = []
+    for spec in INPUTS.values():
+        have = existing.get(spec.table)
+        if have is None:
+            continue
+        for before, column in zip(spec.columns, spec.columns[1:], strict=False):
+            if column.name not in have:
+                statements.append(
+                    f"ALTER TABLE `{RAW_DB}`.`{spec.table}` ADD COLUMN IF NOT EXISTS `{column.name}` "
+                    f"{column.ch_type} AFTER `{before.name}`"
+                )
+    return statements

@@ -271,6 +271,9 @@ def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path)
     ("costs_may.csv", "costs"),
     ("customers.csv", "customers"),
     ("events-1.parquet", "events"),
+    ("refunds_2018-06.csv", "refunds"),
+    ("fx_rates.csv.gz", "fx_rates"),
+    ("products.parquet", "products"),
     ("ordersheet.csv", None),  # a stem followed by a letter is another word
     ("orders_log.csv.bak", None),
     ("orders_log.json", None),
@@ -530,3 +533,116 @@ def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path
     client = connect(warehouse)
     assert rows(client, "SELECT order_id, revenue FROM raw.orders") == [("A", Decimal("2.00"))]
     assert rows(client, "SELECT line_number, reason FROM raw.quarantine") == [(3, "unparsable revenue: x")]
+
+
+# ---- money inputs (contract section 1): refunds, fx rates, products, optional order / visit columns ----
+ORDERS_MONEY_HEADER = "Uid,Buy Ts,Revenue,order_id,status,currency,discount,coupon,shipping,tax,sales_channel"
+
+
+def test_money_inputs_load_normalised_and_bad_rows_are_quarantined_with_their_reason(client, tmp_path: Path) -> None:
+    orders = write(tmp_path / "orders_log.csv", [
+        ORDERS_MONEY_HEADER,
+        "1,2017-06-01 10:00:00,10.00,o1,Cancelled,eur,1.00,SPRING,0.50,1.60,Pickup",
+        "1,2017-06-01 11:00:00,12.00,o2,,,,,,,",
+        "1,2017-06-01 12:00:00,10.00,o3,lost,,,,,,",  # line 4: unknown status
+        "1,2017-06-01 12:00:00,10.00,o4,,US$,,,,,",  # line 5: unparsable currency
+        "1,2017-06-01 12:00:00,10.00,o5,,,-1.00,,,,",  # line 6: negative discount
+        "1,2017-06-01 12:00:00,10.00,o6,,,,,-0.50,,",  # line 7: negative shipping
+        "1,2017-06-01 12:00:00,10.00,o7,,,,,,-2.00,",  # line 8: negative tax
+    ])
+    refunds = write(tmp_path / "refunds.csv", [
+        "refund_id,order_id,refund_ts,amount,reason",
+        "r1,o1,2017-06-02 10:00:00,1.00,broken",
+        "r2,,2017-06-02 10:00:00,1.00,",  # line 3: refund without order_id
+        "r3,o2,2017-06-02 10:00:00,-1.00,",  # line 4: negative amount
+        "r4,o2,yesterday,1.00,",  # line 5: unparsable refund_ts
+    ])
+    fx = write(tmp_path / "fx_rates.csv", ["date,currency,rate", "2017-06-01,eur,1.081234", "2017-06-01,GBP,0",
+                                           "2017-06-01,JPY,-0.1", "2017-06-01,EURO,1.1", "2017-06-02,EUR,1.0812345"])
+    products = write(tmp_path / "products.csv", ["sku,product_name,category,brand,unit_cost", "s1,A,Cinema,B,1.20",
+                                                 "s2,,,,", "s3,,,,-1"])
+    visits = write(tmp_path / "visits_log.csv", [VISITS_HEADER + ",campaign", GOOD_VISITS[0] + ",summer"])
+    results = load_files(client, [orders, refunds, fx, products, visits], quiet=True)
+    assert [(r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) for r in results] == [
+        ("loaded", 7, 2, 5), ("loaded", 4, 1, 3), ("loaded", 5, 1, 4), ("loaded", 3, 2, 1), ("loaded", 1, 1, 0)]
+    assert rows(client, "SELECT kind, line_number, reason FROM raw.quarantine ORDER BY kind, line_number") == [
+        ("fx_rates", 3, "non-positive rate: 0"),
+        ("fx_rates", 4, "non-positive rate: -0.1"),
+        ("fx_rates", 5, "unparsable currency: EURO"),
+        ("fx_rates", 6, "unparsable rate: 1.0812345"),
+        ("orders", 4, "unknown status: lost"),
+        ("orders", 5, "unparsable currency: US$"),
+        ("orders", 6, "negative discount: -1.00"),
+        ("orders", 7, "negative shipping: -0.50"),
+        ("orders", 8, "negative tax: -2.00"),
+        ("products", 4, "negative unit_cost: -1"),
+        ("refunds", 3, "missing required value: order_id"),
+        ("refunds", 4, "negative amount: -1.00"),
+        ("refunds", 5, "unparsable refund_ts: yesterday"),
+    ]
+    assert rows(client, "SELECT order_id, status, currency, discount, coupon, shipping, tax, sales_channel "
+                        "FROM raw.orders ORDER BY order_id") == [
+        ("o1", "cancelled", "EUR", Decimal("1.00"), "SPRING", Decimal("0.50"), Decimal("1.60"), "pickup"),
+        ("o2", "", "", Decimal("0"), "", Decimal("0"), Decimal("0"), "")]
+    assert rows(client, "SELECT refund_id, order_id, refund_ts, amount, reason FROM raw.refunds") == [
+        ("r1", "o1", datetime(2017, 6, 2, 10), Decimal("1.00"), "broken")]
+    assert rows(client, "SELECT date, currency, rate FROM raw.fx_rates") == [
+        (datetime(2017, 6, 1).date(), "EUR", Decimal("1.081234"))]
+    assert rows(client, "SELECT sku, product_name, category, brand, unit_cost FROM raw.products ORDER BY sku") == [
+        ("s1", "A", "Cinema", "B", Decimal("1.20")), ("s2", "", "", "", None)]
+    assert rows(client, "SELECT campaign FROM raw.visits") == [("summer",)]
+
+
+def test_money_inputs_are_keyed_and_refunds_without_id_get_stable_ids(client, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = [
+        write(tmp_path / "a" / "refunds.csv", ["refund_id,order_id,refund_ts,amount", "r1,o1,2017-06-02 10:00:00,1.00",
+                                               ",o1,2017-06-03 10:00:00,2.00", ",o1,2017-06-03 10:00:00,2.00"]),
+        write(tmp_path / "a" / "fx_rates.csv", ["date,currency,rate", "2017-06-01,EUR,1.08", "2017-06-02,EUR,1.09"]),
+        write(tmp_path / "a" / "products.csv", ["sku,unit_cost", "s1,1.00", "s2,2.00"]),
+    ]
+    second = [
+        write(tmp_path / "b" / "refunds.csv",
+              ["refund_id,order_id,refund_ts,amount", "r1,o1,2017-06-02 10:00:00,1.50"]),
+        write(tmp_path / "b" / "fx_rates.csv", ["date,currency,rate", "2017-06-02,EUR,1.10", "2017-06-02,GBP,1.30"]),
+        write(tmp_path / "b" / "products.csv", ["sku,unit_cost", "s2,2.50", "s2,2.75"]),  # the last row of a key wins
+    ]
+    load_files(client, first + second, quiet=True)
+    import hashlib
+
+    digest = hashlib.sha256(first[0].read_bytes()).hexdigest()[:16]
+    assert rows(client, "SELECT refund_id, amount FROM raw.refunds ORDER BY refund_id") == [
+        (f"h{digest}-3", Decimal("2.00")), (f"h{digest}-4", Decimal("2.00")), ("r1", Decimal("1.50"))]
+    assert rows(client, "SELECT toString(date), currency, rate FROM raw.fx_rates ORDER BY currency, date") == [
+        ("2017-06-01", "EUR", Decimal("1.08")), ("2017-06-02", "EUR", Decimal("1.10")),
+        ("2017-06-02", "GBP", Decimal("1.30"))]
+    assert rows(client, "SELECT sku, unit_cost FROM raw.products ORDER BY sku") == [
+        ("s1", Decimal("1.00")), ("s2", Decimal("2.75"))]
+    # The same content again adds nothing.
+    assert [r.status for r in load_files(client, first, quiet=True)] == ["skipped"] * 3
+
+
+def test_raw_tables_of_an_older_warehouse_get_the_new_columns(client, tmp_path: Path) -> None:
+    from loaders.schema import RAW_DB
+
+    client.command(f"CREATE DATABASE {RAW_DB}")
+    # raw.visits and raw.orders as an earlier release created them (before the optional money columns).
+    lc = "LowCardinality(String)"
+    client.command(f"CREATE TABLE {RAW_DB}.visits (uid UInt64, device {lc}, start_ts DateTime('UTC'), "
+                   f"end_ts DateTime('UTC'), source_id UInt32, os {lc}, country {lc}, region {lc}, city {lc}, "
+                   "load_id UInt64) ENGINE = MergeTree PARTITION BY load_id ORDER BY (uid, start_ts)")
+    client.command(f"CREATE TABLE {RAW_DB}.orders (order_id String, uid UInt64, buy_ts DateTime('UTC'), "
+                   "revenue Decimal(18, 2), country LowCardinality(String), region LowCardinality(String), "
+                   "city LowCardinality(String), load_id UInt64) ENGINE = MergeTree ORDER BY (order_id)")
+    client.command(f"INSERT INTO {RAW_DB}.orders VALUES ('o0', 1, '2017-06-01 09:00:00', 3.00, '', '', '', 1)")
+    visits = write(tmp_path / "visits_log.csv", [VISITS_HEADER + ",campaign", GOOD_VISITS[0] + ",summer"])
+    orders = write(tmp_path / "orders_log.csv",
+                   ["Uid,Buy Ts,Revenue,order_id,currency", "1,2017-06-01 10:00:00,1.00,o1,EUR"])
+    assert [r.status for r in load_files(client, [visits, orders], quiet=True)] == ["loaded", "loaded"]
+    assert rows(client, "SELECT campaign FROM raw.visits") == [("summer",)]
+    assert rows(client, "SELECT order_id, revenue, currency FROM raw.orders ORDER BY order_id") == [
+        ("o0", Decimal("3.00"), ""), ("o1", Decimal("1.00"), "EUR")]
+    columns = [r[0] for r in rows(client, "SELECT name FROM system.columns WHERE database = 'raw' AND table = 'orders' "
+                                          "ORDER BY position")]
+    assert columns[-2:] == ["sales_channel", "load_id"]
