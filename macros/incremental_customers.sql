@@ -14,7 +14,7 @@
 {% macro orders_reloaded_since(watermark) -%}
     {%- if execute and is_incremental() -%}
         {%- set check = 'select (select sum(orders) from ' ~ this ~ ') != (select count() from '
-                        ~ ref('stg_orders') ~ ' where load_id <= ' ~ watermark ~ ')' -%}
+                        ~ ref('int_orders') ~ ' where load_id <= ' ~ watermark ~ ')' -%}
         {{- return(run_query(check).columns[0].values()[0] == 1) -}}
     {%- else -%}
         {{- return(false) -}}
@@ -34,13 +34,13 @@
    count no longer matches (without a new-load order a buyer can only lose orders, so the count
    tells). #}
 {% macro changed_buyers(watermark) -%}
-    (select uid from {{ ref('stg_orders') }} where load_id > {{ watermark }}
+    (select uid from {{ ref('int_order_amounts') }} where load_id > {{ watermark }}
      union distinct
      select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }}
      {%- if orders_reloaded_since(watermark) %}
      union distinct
      select uid from {{ this }}
-     where (uid, orders) not in (select uid, toUInt64(count()) from {{ ref('stg_orders') }} group by uid)
+     where (uid, orders) not in (select uid, toUInt64(count()) from {{ ref('int_orders') }} group by uid)
      {%- endif -%})
 {%- endmacro %}
 

@@ -40,8 +40,9 @@
 {%- endmacro %}
 
 {# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
-   refresh, the days replaced orders left, and (items=true, for marts with units) days of orders
-   with new item lines. `watermark`: a literal (models whose pre-hook deletes rows, see
+   refresh, the days replaced orders left, days of orders that are no longer (or not) sales from
+   loads since (cancelled orders), and (items=true, for marts with units) days of orders with new
+   item lines. `watermark`: a literal (models whose pre-hook deletes rows, see
    incremental_watermark) or, by default, the mart's max(load_id) read when the query runs. #}
 {% macro changed_order_days(items=true, watermark=none) -%}
     {%- set watermark = mart_watermark() if watermark is none else watermark -%}
@@ -50,7 +51,9 @@
      where refreshed_in > {{ watermark }}
      {%- if items %}
         or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ watermark }})
-     {%- endif -%})
+     {%- endif %}
+     union all
+     select toDate(buy_ts) from {{ ref('int_order_amounts') }} where is_sale = 0 and load_id > {{ watermark }})
 {%- endmacro %}
 
 {# The earliest month of a day changed_order_days (no item lines) reports against this model's
@@ -131,6 +134,15 @@
         {{- return(run_query(check).columns[0].values()[0] == 1) -}}
     {%- else -%}
         {{- return(false) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{# fct_orders pre-hook: orders a load since the last refresh made no longer sales (a reload as
+   cancelled) go; changed_order_days reports their days. #}
+{% macro delete_orders_no_longer_sales() -%}
+    {%- if is_incremental() -%}
+        {{- delete_where_any('order_id in (select order_id from ' ~ ref('int_order_amounts') ~ ' where is_sale = 0 and load_id > '
+                             ~ incremental_watermark('refreshed_in') ~ ')') -}}
     {%- endif -%}
 {%- endmacro %}
 

@@ -35,7 +35,7 @@ inner join (
         o.uid as uid,
         toUInt32(dateDiff('day', toDate(max(o.buy_ts)), as_of_date)) as recency_days,
         toUInt64(count()) as frequency,
-        sum(o.revenue) as monetary,
+        sum(o.{{ rfm_money() }}) as monetary,
         any(p.email_opt_in) as email_opt_in,
         any(p.sms_opt_in) as sms_opt_in,
         any(p.push_opt_in) as push_opt_in
@@ -49,13 +49,22 @@ inner join (
         uid,
         toUInt32(dateDiff('day', toDate(last_order_ts), as_of_date)) as recency_days,
         orders as frequency,
-        revenue as monetary,
+        {{ rfm_money() }} as monetary,
         email_opt_in,
         sms_opt_in,
         push_opt_in
     from {{ ref('int_customer_profiles') }}
     where orders > 0
 {%- endif %}
+{%- endmacro %}
+
+{# The money RFM's monetary measure sums (dbt var rfm_monetary): net_revenue (`net`, the default) or
+   revenue (`gross`). #}
+{% macro rfm_money() -%}
+    {%- if var('rfm_monetary') not in ('net', 'gross') -%}
+        {{- exceptions.raise_compiler_error("rfm_monetary must be net or gross, not " ~ var('rfm_monetary')) -}}
+    {%- endif -%}
+    {{- 'net_revenue' if var('rfm_monetary') == 'net' else 'revenue' -}}
 {%- endmacro %}
 
 {# The RFM as-of date: dbt var rfm_as_of_date, default the day after the last order date. #}

@@ -6,7 +6,9 @@ are validated here with the contract's row rules in plain pandas.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +24,24 @@ def _uid(series: pd.Series) -> pd.Series:
     values = pd.Series([int(v) if good else None for v, good in zip(text, ok, strict=True)], index=series.index,
                        dtype="object")
     return values.where(values.map(lambda v: v is not None and v < 2**64), None)
+
+
+def _money(series: pd.Series) -> pd.Series:
+    """Exact amounts (Decimal) of non-negative money written with at most 2 decimals; None otherwise."""
+    return pd.Series([Decimal(v) if re.fullmatch(r"\d+(\.\d{1,2})?", v) else None for v in series.astype(str)],
+                     index=series.index, dtype=object)
+
+
+def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """An input CSV as text; an optional input that is absent reads as empty with `columns`."""
+    if not path.exists() and columns is not None:
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _column(raw: pd.DataFrame, name: str) -> pd.Series:
+    """An optional column ('' where the file has none)."""
+    return raw[name] if name in raw else pd.Series("", index=raw.index, dtype=object)
 
 
 def _ts(series: pd.Series) -> pd.Series:
@@ -46,6 +66,8 @@ def quantile_exact(values: pd.Series, level: float):
 class Reference:
     data_dir: Path
     margin_rate: float = 1.0
+    base_currency: str = "USD"
+    rfm_monetary: str = "net"  # net (net_revenue) or gross (revenue)
 
     # ---- valid input rows (contract row rules) -------------------------------------------------
     @cached_property
@@ -63,14 +85,100 @@ class Reference:
         df["duration_s"] = (df.end_ts - df.start_ts).dt.total_seconds().astype(int)
         return df
 
+    # ---- orders and money (contract sections 1 and 5) ------------------------------------------
+    @cached_property
+    def all_orders(self) -> pd.DataFrame:
+        """Every valid order row, cancelled and without fx rate included, amounts in its currency
+        (exact Decimals)."""
+        raw = _read(self.data_dir / "orders_log.csv")
+        opt = {c: _column(raw, c) for c in ("status", "currency", "discount", "shipping", "tax")}
+        df = pd.DataFrame({"uid": _uid(raw["Uid"]), "buy_ts": _ts(raw["Buy Ts"]),
+                           "revenue_original": _money(raw["Revenue"]), "order_id": _column(raw, "order_id"),
+                           "status": opt["status"].str.lower().replace("", "completed"),
+                           "currency": opt["currency"].str.upper().replace("", self.base_currency),
+                           **{c: _money(opt[c].replace("", "0")) for c in ("discount", "shipping", "tax")}})
+        ok = df.uid.notna() & df.buy_ts.notna() & df.revenue_original.notna()
+        ok &= df.status.isin(["completed", "cancelled"]) & df.currency.str.fullmatch(r"[A-Z]{3}")
+        ok &= df.discount.notna() & df.shipping.notna() & df.tax.notna()
+        return df[ok].copy()
+
+    @cached_property
+    def fx_rates(self) -> pd.DataFrame:
+        raw = _read(self.data_dir / "fx_rates.csv", ["date", "currency", "rate"])
+        df = pd.DataFrame({"date": pd.to_datetime(raw["date"], format="%Y-%m-%d", errors="coerce"),
+                           "currency": raw["currency"].str.upper(),
+                           "rate": [Decimal(v) if re.fullmatch(r"\d+(\.\d{1,6})?", v) else None for v in raw["rate"]]})
+        df = df[df.date.notna() & df.rate.notna() & df.currency.str.fullmatch(r"[A-Z]{3}")]
+        df = df[df.rate > 0].drop_duplicates(["date", "currency"], keep="last")
+        return df[df.currency != self.base_currency].sort_values("date")
+
+    @cached_property
+    def refunds(self) -> pd.DataFrame:
+        """Valid refunds, keyed by refund_id (the last row wins; rows without an id are all kept)."""
+        raw = _read(self.data_dir / "refunds.csv", ["refund_id", "order_id", "refund_ts", "amount"])
+        df = pd.DataFrame({"refund_id": _column(raw, "refund_id"), "order_id": raw["order_id"],
+                           "refund_ts": _ts(raw["refund_ts"]), "amount": _money(raw["amount"])})
+        df = df[(df.order_id != "") & df.refund_ts.notna() & df.amount.notna()]
+        keyed = df[df.refund_id != ""].drop_duplicates("refund_id", keep="last")
+        return pd.concat([keyed, df[df.refund_id == ""]]).sort_index()
+
+    @cached_property
+    def items(self) -> pd.DataFrame:
+        raw = _read(self.data_dir / "order_items.csv", ["order_id", "sku", "quantity", "unit_price"])
+        df = pd.DataFrame({"order_id": raw["order_id"], "sku": raw["sku"],
+                           "quantity": pd.to_numeric(raw["quantity"].where(raw["quantity"].str.fullmatch(r"\d+")),
+                                                     errors="coerce"),
+                           "unit_price": _money(raw["unit_price"])})
+        return df[(df.order_id != "") & (df.sku != "") & df.quantity.notna() & df.unit_price.notna()]
+
+    @cached_property
+    def unit_costs(self) -> pd.Series:
+        """sku -> unit cost (base currency) for products with a known cost (keyed by sku, last row wins)."""
+        raw = _read(self.data_dir / "products.csv", ["sku", "unit_cost"])
+        df = pd.DataFrame({"sku": raw["sku"], "text": raw["unit_cost"], "unit_cost": _money(raw["unit_cost"])})
+        df = df[(df.sku != "") & ((df.text == "") | df.unit_cost.notna())].drop_duplicates("sku", keep="last")
+        return df[df.unit_cost.notna()].set_index("sku").unit_cost
+
+    @cached_property
+    def money(self) -> pd.DataFrame:
+        """all_orders with the fx rate (of the order's day, else the latest earlier; None without one)
+        and every section-5 amount in the base currency (exact Decimals)."""
+        o = self.all_orders.copy()
+        o["day"] = o.buy_ts.dt.normalize()
+        o = pd.merge_asof(o.reset_index().sort_values("day"), self.fx_rates.rename(columns={"date": "day"}),
+                          on="day", by="currency", direction="backward").set_index("index").sort_index()
+        o["rate"] = [Decimal(1) if c == self.base_currency else (r if isinstance(r, Decimal) else None)
+                     for c, r in zip(o.currency, o.rate, strict=True)]
+        o["is_sale"] = (o.status != "cancelled") & o.rate.notna()
+        rate = o.rate.map(lambda r: r if r is not None else Decimal(0))
+        refunds = self.refunds.groupby("order_id").amount.sum()
+        o["refunds_original"] = o.order_id.map(refunds).map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
+        o["revenue"] = o.revenue_original * rate
+        o["refunded"] = [min(r, f * x) for r, f, x in zip(o.revenue, o.refunds_original, rate, strict=True)]
+        for column in ("discount", "shipping", "tax"):
+            o[column] = o[column] * rate
+        o["net_revenue"] = o.revenue - o.refunded - o.tax - o.shipping
+        cost_share = Decimal(1) - Decimal(str(self.margin_rate))
+        items = self.items.join(o[["order_id", "rate"]].set_index("order_id"), on="order_id", how="inner")
+        known = items.sku.map(self.unit_costs)
+        quantity = items.quantity.astype(int)
+        line_cost = [q * c if isinstance(c, Decimal) else q * p * (r or Decimal(0)) * cost_share
+                     for q, p, c, r in zip(quantity, items.unit_price, known, items.rate, strict=True)]
+        item_cogs = pd.Series(line_cost, index=items.index, dtype=object).groupby(items.order_id).sum()
+        o["cogs"] = [item_cogs[i] if i in item_cogs.index else r * cost_share
+                     for i, r in zip(o.order_id, o.revenue, strict=True)]
+        o["gross_profit"] = [n - (c * (r - f) / r if r > 0 else c)
+                             for n, c, r, f in zip(o.net_revenue, o.cogs, o.revenue, o.refunded, strict=True)]
+        return o
+
     @cached_property
     def orders(self) -> pd.DataFrame:
-        raw = pd.read_csv(self.data_dir / "orders_log.csv", dtype=str, keep_default_na=False)
-        df = pd.DataFrame({"uid": _uid(raw["Uid"]), "buy_ts": _ts(raw["Buy Ts"]),
-                           "revenue": pd.to_numeric(raw["Revenue"], errors="coerce"),
-                           "order_id": raw.get("order_id", pd.Series("", index=raw.index))})
-        ok = df.uid.notna() & df.buy_ts.notna() & df.revenue.notna() & (df.revenue >= 0)
-        return df[ok].copy()
+        """The sales (not cancelled, with an fx rate): money columns as floats, `*_exact` as Decimals."""
+        o = self.money[self.money.is_sale].copy()
+        for column in ("revenue", "net_revenue", "refunded", "discount", "tax", "shipping", "cogs", "gross_profit"):
+            o[f"{column}_exact"] = o[column]
+            o[column] = o[column].astype(float)
+        return o
 
     @cached_property
     def costs(self) -> pd.DataFrame:
@@ -165,7 +273,7 @@ class Reference:
         rows = []
         for cohort, group in o.groupby("cohort_month"):
             size = (self.buyers.cohort_month == cohort).sum()
-            by_age = group.groupby("age").revenue.sum() * self.margin_rate
+            by_age = group.groupby("age").gross_profit.sum()
             for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
                 rows.append((cohort, age, by_age[by_age.index <= age].sum() / size, size))
         return pd.DataFrame(rows, columns=["cohort_month", "age", "ltv", "buyers"])
@@ -229,7 +337,7 @@ class Reference:
         b = self.buyers
         o = self.orders.join(b[["cohort_month", "first_source_id"]], on="uid")
         o["age"] = months_between(o.cohort_month, month_start(o.buy_ts))
-        profit = (o.groupby(["cohort_month", "first_source_id", "age"]).revenue.sum() * self.margin_rate)
+        profit = o.groupby(["cohort_month", "first_source_id", "age"]).gross_profit.sum()
         sizes = b.groupby(["cohort_month", "first_source_id"]).size()
         spend = self.costs.assign(month=month_start(self.costs.dt)).groupby(["month", "source_id"]).costs.sum()
         last = month_start(self.orders.buy_ts).max()
@@ -271,9 +379,9 @@ class Reference:
         o = self.orders
         as_of = as_of if as_of is not None else o.buy_ts.dt.normalize().max() + pd.Timedelta(days=1)
         o = o[o.buy_ts.dt.normalize() < as_of]
-        g = o.groupby("uid").agg(last=("buy_ts", "max"), frequency=("buy_ts", "size"), monetary=("revenue", "sum"))
+        money = "net_revenue_exact" if self.rfm_monetary == "net" else "revenue_exact"
+        g = o.groupby("uid").agg(last=("buy_ts", "max"), frequency=("buy_ts", "size"), monetary=(money, "sum"))
         g["recency"] = (as_of - g["last"].dt.normalize()).dt.days
-        g["monetary"] = g.monetary.round(2)
 
         def score(values: pd.Series, ascending: bool) -> pd.Series:
             cuts = [quantile_exact(values, q) for q in (0.2, 0.4, 0.6, 0.8)]

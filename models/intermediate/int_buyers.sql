@@ -4,9 +4,10 @@
     unique_key='uid',
     order_by='uid',
     engine='MergeTree()',
-    pre_hook="{{ delete_vanished_uids('uid not in (select uid from ' ~ ref('stg_orders') ~ ')') }}"
+    pre_hook="{{ delete_vanished_uids('uid not in (select uid from ' ~ ref('int_orders') ~ ')') }}"
 ) }}
--- One row per buyer: first and last order, orders and revenue, and first-touch attributes
+-- One row per buyer (sales only, int_orders): first and last order, orders, revenue and net revenue
+-- (base currency), and first-touch attributes
 -- (buyers without a visit get source 0 and device/os "unknown").
 -- Incremental (macros/incremental_customers.sql): a row depends only on the buyer's own orders and
 -- first touch, so a refresh recomputes just the buyers whose orders or first touch may have changed;
@@ -19,6 +20,7 @@ select
     max(o.buy_ts) as last_order_ts,
     toUInt64(count()) as orders,
     sum(o.revenue) as revenue,
+    sum(o.net_revenue) as net_revenue,
     max(ft.uid = o.uid) as has_visit,
     if(has_visit, any(ft.first_visit_ts), null) as first_visit_ts,
     any(ft.first_source_id) as first_source_id,
@@ -28,7 +30,7 @@ select
     toLowCardinality(if(has_visit, any(ft.first_region), 'unknown')) as first_region,
     toLowCardinality(if(has_visit, any(ft.first_city), 'unknown')) as first_city,
     toUInt64({{ latest_load_id() }}) as refreshed_in
-from {{ ref('stg_orders') }} as o
+from {{ ref('int_orders') }} as o
 left join (
     select * from {{ ref('int_first_touch') }}
     {{ where_uid_in(changed) }}

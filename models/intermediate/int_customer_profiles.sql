@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_orders') }}
+-- depends_on: {{ ref('int_orders') }}, {{ ref('int_order_amounts') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -32,6 +32,7 @@ select
     toUInt8(d.orders > 0) as is_buyer,
     d.orders as orders,
     d.revenue as revenue,
+    d.net_revenue as net_revenue,
     d.first_order_ts as first_order_ts,
     d.last_order_ts as last_order_ts,
     d.first_source_id as first_source_id,

@@ -8,5 +8,6 @@ select
     if(country = '', 'unknown', country) as country,
     if(region = '', 'unknown', region) as region,
     if(city = '', 'unknown', city) as city,
+    campaign,
     load_id
 from {{ source('raw', 'visits') }}

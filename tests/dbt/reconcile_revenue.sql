@@ -1,5 +1,6 @@
--- Marts revenue equals raw revenue (fct_orders, kpi_daily, sales_daily). Rows returned = failures.
-with (select sum(revenue) from {{ ref('stg_orders') }}) as raw_revenue
+-- Marts revenue equals the sales' revenue (fct_orders, kpi_daily, sales_daily; int_orders: the orders
+-- that are sales, converted to the base currency). Rows returned = failures.
+with (select sum(revenue) from {{ ref('int_orders') }}) as raw_revenue
 select mart, revenue
 from (
     select 'fct_orders' as mart, (select sum(revenue) from {{ ref('fct_orders') }}) as revenue

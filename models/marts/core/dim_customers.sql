@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_orders') }}
+-- depends_on: {{ ref('int_orders') }}, {{ ref('int_order_amounts') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -31,6 +31,7 @@ select
     if(b.uid = u.uid, toStartOfMonth(b.first_order_ts), null) as order_cohort_month,
     b.orders as orders,
     b.revenue as revenue,
+    b.net_revenue as net_revenue,
     if(b.uid = u.uid, b.last_order_ts, null) as last_order_ts,
     if(b.uid = u.uid and ft.uid = u.uid,
        toInt64(greatest(0, dateDiff('second', ft.first_visit_ts, b.first_order_ts))), null) as ttf_seconds,

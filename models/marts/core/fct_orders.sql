@@ -1,4 +1,4 @@
--- depends_on: {{ ref('stg_visits') }}
+-- depends_on: {{ ref('stg_visits') }}, {{ ref('int_order_amounts') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -6,9 +6,14 @@
     order_by='(buy_ts, uid)',
     partition_by='toYYYYMM(buy_ts)',
     query_settings={'enable_materialized_cte': 1},
+    pre_hook="{{ delete_orders_no_longer_sales() }}",
     post_hook="{{ delete_superseded_orders() }}"
 ) }}
--- One row per order, attributed to the buyer's first-touch channel, device and OS.
+-- One row per order that is a sale (not cancelled, with an fx rate: int_orders), attributed to the
+-- buyer's first-touch channel, device and OS, with its money in the base currency (contract section 5).
+-- An order's load_id is the newest load among its inputs (int_order_amounts): a late refund, a new fx
+-- rate or product cost rewrites just the orders it touches; the pre-hook deletes orders a reload
+-- cancelled.
 -- Incremental (macros/incremental_days.sql): appends new or replaced orders and every order of buyers
 -- whose attribution (first order, first touch) changed; the post-hook deletes the versions they
 -- supersede (same order_id). The result equals a full rebuild; a daily refresh touches a day's buyers.
@@ -23,12 +28,12 @@ with buyers as materialized (
     from {{ ref('int_buyers') }} as b
     {% if is_incremental() %}
     where b.uid in (
-        select uid from {{ ref('stg_orders') }} where load_id > {{ watermark }}
+        select uid from {{ ref('int_order_amounts') }} where load_id > {{ watermark }}
         union distinct
         select uid from {{ ref('stg_visits') }} where load_id > {{ watermark }}
         union distinct  -- previous owners of replaced orders
         select uid from {{ this }}
-        where order_id in (select order_id from {{ ref('stg_orders') }} where load_id > {{ watermark }})
+        where order_id in (select order_id from {{ ref('int_order_amounts') }} where load_id > {{ watermark }})
     )
     {% endif %}
 )
@@ -37,6 +42,17 @@ select
     o.uid as uid,
     o.buy_ts as buy_ts,
     o.revenue as revenue,
+    o.currency as currency,
+    assumeNotNull(o.fx_rate) as fx_rate,
+    o.refunded as refunded,
+    o.discount as discount,
+    o.tax as tax,
+    o.shipping as shipping,
+    o.net_revenue as net_revenue,
+    o.cogs as cogs,
+    o.gross_profit as gross_profit,
+    o.sales_channel as sales_channel,
+    o.coupon as coupon,
     toUInt8(o.order_id = b.first_order_id) as is_first_order,
     b.first_order_ts as first_order_ts,
     toStartOfMonth(b.first_order_ts) as order_cohort_month,
@@ -55,13 +71,13 @@ select
     {% else %}
     CAST(null AS Nullable(Date))
     {% endif %} as replaced_day
-from {{ ref('stg_orders') }} as o
+from {{ ref('int_orders') }} as o
 inner join buyers as b on b.uid = o.uid
 left join {{ ref('channels') }} as c on c.source_id = b.first_source_id
 {% if is_incremental() %}
 left join (
     select order_id, buy_ts from {{ this }}
-    where order_id in (select order_id from {{ ref('stg_orders') }} where load_id > {{ watermark }})
+    where order_id in (select order_id from {{ ref('int_orders') }} where load_id > {{ watermark }})
 ) as old on old.order_id = o.order_id
 where o.load_id > {{ watermark }}
    or o.uid in (  -- buyers whose attribution differs from the stored one (or who have no rows yet)

@@ -2,7 +2,8 @@
           engine='MergeTree()', order_by='(day, source_id, device, os)') }}
 {% set days = days_set(changed_days()) %}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
--- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry
+-- and money (base currency; refunds on the order's day) by the buyer's first touch (the contract's
+-- attribution). Distinct counts carry
 -- uniqExact states so any roll-up (several days, channels, OSes) stays exact:
 -- uniqExactMerge(users_state), never sum(users).
 -- Incremental by day: a refresh recomputes only the days new loads touch (macros/incremental_days.sql).
@@ -25,22 +26,50 @@ items as (
     {% endif %}
     group by order_id
 ),
+-- Cancelled orders count only in cancelled_orders, by their buyer's first touch (from the visits:
+-- a buyer with only cancelled orders is no buyer) on the order's day.
+cancelled as (
+    select
+        a.order_id as order_id, a.uid as uid, a.buy_ts as buy_ts,
+        ft.first_source_id as first_source_id,
+        toLowCardinality(if(ft.uid = a.uid, ft.first_device, 'unknown')) as first_device,
+        toLowCardinality(if(ft.uid = a.uid, ft.first_os, 'unknown')) as first_os,
+        a.load_id as load_id
+    from {{ ref('int_order_amounts') }} as a
+    left join {{ ref('int_first_touch') }} as ft on ft.uid = a.uid
+    where a.is_cancelled = 1
+    {% if is_incremental() %}and toDate(a.buy_ts) in {{ days }}{% endif %}
+),
 orders as (
     select
         toDate(o.buy_ts) as day,
         o.first_source_id as source_id,
         o.first_device as device,
         o.first_os as os,
-        toUInt64(count()) as orders,
-        uniqExactState(o.uid) as buyers_state,
-        uniqExactStateIf(o.uid, o.is_first_order = 1) as new_buyers_state,
-        sum(o.revenue) as revenue,
+        toUInt64(countIf(o.is_sale)) as orders,
+        uniqExactStateIf(o.uid, o.is_sale) as buyers_state,
+        uniqExactStateIf(o.uid, o.is_sale and o.is_first_order = 1) as new_buyers_state,
+        sumIf(o.revenue, o.is_sale) as revenue,
+        sumIf(o.net_revenue, o.is_sale) as net_revenue,
+        sumIf(o.refunded, o.is_sale) as refunded,
+        sumIf(o.discount, o.is_sale) as discounts,
+        sumIf(o.gross_profit, o.is_sale) as gross_profit,
+        toUInt64(countIf(not o.is_sale)) as cancelled_orders,
         -- Orders without item lines count as one unit.
-        toUInt64(sum(if(i.order_id = o.order_id, i.units, 1))) as units,
+        toUInt64(sumIf(if(i.order_id = o.order_id, i.units, 1), o.is_sale)) as units,
         max(greatest(o.refreshed_in, i.load_id)) as load_id
-    from {{ ref('fct_orders') }} as o
+    from (
+        select
+            order_id, uid, buy_ts, first_source_id, first_device, first_os, is_first_order, revenue,
+            net_revenue, refunded, discount, gross_profit, refreshed_in, true as is_sale
+        from {{ ref('fct_orders') }}
+        {% if is_incremental() %}where toDate(buy_ts) in {{ days }}{% endif %}
+        union all
+        select
+            order_id, uid, buy_ts, first_source_id, first_device, first_os, 0, 0, 0, 0, 0, 0, load_id, false
+        from cancelled
+    ) as o
     left join items as i on i.order_id = o.order_id
-    {% if is_incremental() %}where toDate(o.buy_ts) in {{ days }}{% endif %}
     group by day, source_id, device, os
 )
 select
@@ -59,6 +88,11 @@ select
     finalizeAggregation(o.new_buyers_state) as new_buyers,
     o.new_buyers_state as new_buyers_state,
     o.revenue as revenue,
+    o.net_revenue as net_revenue,
+    o.refunded as refunded,
+    o.discounts as discounts,
+    o.gross_profit as gross_profit,
+    o.cancelled_orders as cancelled_orders,
     o.units as units,
     greatest(s.load_id, o.load_id) as load_id
 from sessions as s

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_order_amounts') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_month',
           engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)') }}
 -- Monthly RFM snapshots: for each month M, as-of date D = first day of the next month and only
@@ -25,7 +26,7 @@ measures as (
         o.uid as uid,
         toUInt32(dateDiff('day', toDate(max(o.buy_ts)), addMonths(m.snapshot_month, 1))) as recency_days,
         toUInt64(count()) as frequency,
-        sum(o.revenue) as monetary,
+        sum(o.{{ rfm_money() }}) as monetary,
         max(o.refreshed_in) as load_id
     from {{ ref('fct_orders') }} as o
     -- with the default as-of date the latest month comes from rfm_scores (below)

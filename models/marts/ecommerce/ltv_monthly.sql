@@ -22,7 +22,8 @@ activity as (
         toUInt32(dateDiff('month', order_cohort_month, toStartOfMonth(buy_ts))) as age_month,
         toUInt64(uniqExact(uid)) as active_buyers,
         toUInt64(count()) as orders,
-        sum(revenue) as revenue
+        sum(revenue) as revenue,
+        sum(gross_profit) as gross_profit
     from {{ ref('fct_orders') }}
     group by cohort_month, first_source_id, first_device, age_month
 )
@@ -36,7 +37,8 @@ select
     a.active_buyers as active_buyers,
     a.orders as orders,
     a.revenue as revenue,
-    toFloat64(a.revenue) * {{ var('margin_rate') }} as gross_profit,
+    -- contract section 5: net of refunds, tax, shipping and COGS (revenue x margin_rate without those inputs)
+    toFloat64(a.gross_profit) as gross_profit,
     sum(gross_profit) over (
         partition by g.cohort_month, g.first_source_id, g.first_device order by g.age_month
         rows between unbounded preceding and current row

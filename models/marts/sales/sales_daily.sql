@@ -28,7 +28,8 @@ with lines as (
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
-        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue,
+        -- item prices are in the order's currency: converted at its rate, exactly like its revenue
+        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2) * o.fx_rate, o.revenue) as line_revenue,
         greatest(o.refreshed_in, i.load_id) as load_id
     from {{ ref('fct_orders') }} as o
     left join (

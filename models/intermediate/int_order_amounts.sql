@@ -1,0 +1,73 @@
+{{ config(engine='MergeTree()', order_by='(order_id)') }}
+-- Every order with its money in the base currency (contract section 5) and whether it is a sale:
+-- is_sale = not cancelled and an fx rate on or before its date (the base currency has rate 1).
+-- Amounts are converted exactly (Decimal, scale 8: cents x a 6-decimal rate), so item lines add up
+-- to their order's revenue also after conversion.
+-- load_id = the newest load among the order's inputs (order, fx rate used, refunds, item lines,
+-- their products): incremental models treat an order whose refunds, rate or costs changed as a
+-- reloaded order, so a late refund or a new fx rate rewrites just the orders it touches.
+with rates as (
+    select currency, rate_date, rate, load_id from {{ ref('stg_fx_rates') }}
+),
+refunds as (
+    select order_id, sum(amount) as refunds_total, toUInt64(count()) as refunds, max(load_id) as load_id
+    from {{ ref('stg_refunds') }}
+    group by order_id
+),
+item_costs as (
+    -- unit_cost is in the base currency; unit_price in the order's (converted below)
+    select
+        i.order_id as order_id,
+        sumIf(toDecimal128(i.quantity * assumeNotNull(p.unit_cost), 8), p.unit_cost is not null) as known_cost,
+        sumIf(toDecimal64(i.quantity * i.unit_price, 2), p.unit_cost is null) as uncosted_value,
+        max(greatest(i.load_id, ifNull(p.load_id, 0))) as load_id
+    from {{ ref('stg_order_items') }} as i
+    left join {{ ref('stg_products') }} as p on p.sku = i.sku
+    group by i.order_id
+),
+converted as (
+    select
+        o.*,
+        CAST(o.currency = '{{ var("base_currency") }}' AS UInt8) as is_base,
+        toNullable(if(is_base, toDecimal64(1, 6), if(f.rate > 0, f.rate, null))) as fx_rate,
+        if(is_base, 0, f.load_id) as fx_load_id
+    from {{ ref('stg_orders') }} as o
+    asof left join rates as f on f.currency = o.currency and f.rate_date <= toDate(o.buy_ts)
+)
+select
+    o.order_id as order_id,
+    o.uid as uid,
+    o.buy_ts as buy_ts,
+    o.country as country,
+    o.region as region,
+    o.city as city,
+    o.status as status,
+    CAST(o.status = 'cancelled' AS UInt8) as is_cancelled,
+    toUInt8(o.fx_rate is not null) as has_fx_rate,
+    toUInt8(not is_cancelled and has_fx_rate) as is_sale,
+    o.currency as currency,
+    o.fx_rate as fx_rate,
+    o.revenue as revenue_original,
+    ifNull(r.refunds_total, toDecimal128(0, 2)) as refunds_original,
+    ifNull(r.refunds, 0) as refunds,
+    {%- set rate = 'ifNull(o.fx_rate, toDecimal64(0, 6))' %}
+    o.revenue * {{ rate }} as revenue,
+    least(revenue, toDecimal64(refunds_original, 2) * {{ rate }}) as refunded,
+    o.discount * {{ rate }} as discount,
+    o.tax * {{ rate }} as tax,
+    o.shipping * {{ rate }} as shipping,
+    revenue - refunded - tax - shipping as net_revenue,
+    {%- set cost_share = 'toDecimal128(\'' ~ (1 - var('margin_rate')) ~ '\', 8)' %}
+    toDecimal128(if(c.order_id = o.order_id,
+                     c.known_cost + toDecimal128(c.uncosted_value * {{ rate }}, 8) * {{ cost_share }},
+                     toDecimal128(revenue, 8) * {{ cost_share }}), 8) as cogs,
+    -- returned_share = refunded / revenue (0 when revenue is 0)
+    toDecimal128(net_revenue, 8)
+        - if(revenue > 0, toDecimal128(cogs * toDecimal128(revenue - refunded, 8) / toDecimal128(revenue, 8), 8), cogs)
+        as gross_profit,
+    o.coupon as coupon,
+    o.sales_channel as sales_channel,
+    greatest(o.load_id, ifNull(o.fx_load_id, 0), ifNull(r.load_id, 0), ifNull(c.load_id, 0)) as load_id
+from converted as o
+left join refunds as r on r.order_id = o.order_id
+left join item_costs as c on c.order_id = o.order_id
