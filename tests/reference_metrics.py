@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+EIGHT_DECIMALS = Decimal("1e-8")
 EVENTS = {"page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase"}
 
 
@@ -167,7 +168,8 @@ class Reference:
         item_cogs = pd.Series(line_cost, index=items.index, dtype=object).groupby(items.order_id).sum()
         o["cogs"] = [item_cogs[i] if i in item_cogs.index else r * cost_share
                      for i, r in zip(o.order_id, o.revenue, strict=True)]
-        o["gross_profit"] = [n - (c * (r - f) / r if r > 0 else c)
+        # Amounts carry 8 decimals: the unreturned share of COGS is cut there (toward zero), as Decimal is.
+        o["gross_profit"] = [n - ((c * (r - f) / r).quantize(EIGHT_DECIMALS, ROUND_DOWN) if r > 0 else c)
                              for n, c, r, f in zip(o.net_revenue, o.cogs, o.revenue, o.refunded, strict=True)]
         return o
 

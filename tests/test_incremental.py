@@ -6,7 +6,9 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +22,7 @@ MARTS = [
     "fct_sessions", "fct_orders", "dim_customers", "activity_daily", "activity_weekly", "activity_monthly",
     "kpi_daily", "sales_daily", "retention_monthly", "ltv_monthly", "marketing_monthly", "romi_cohorts",
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
-    "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily",
+    "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily", "refunds_daily", "data_issues",
 ]
 INTERMEDIATE = ["int_first_touch", "int_buyers"]  # incremental too; the marts read them
 
@@ -32,9 +34,12 @@ def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) 
     """
     before.mkdir()
     after.mkdir()
-    time_columns = {"visits_log.csv": "Start Ts", "orders_log.csv": "Buy Ts", "costs.csv": "dt", "events.csv": "ts"}
+    time_columns = {"visits_log.csv": "Start Ts", "orders_log.csv": "Buy Ts", "costs.csv": "dt", "events.csv": "ts",
+                    "refunds.csv": "refund_ts", "fx_rates.csv": "date"}
     early_orders: set[str] = set()
     for name, column in time_columns.items():
+        if not (source / name).exists():  # an optional input
+            continue
         df = pd.read_csv(source / name, dtype=str, keep_default_na=False)
         early = df[column] < cutoff
         df[early].to_csv(before / name, index=False)
@@ -46,16 +51,32 @@ def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) 
     items[in_early].to_csv(before / "order_items.csv", index=False)
     items[~in_early].to_csv(after / "order_items.csv", index=False)
     (source / "customers.csv").rename(before / "customers.csv")
+    if (source / "products.csv").exists():
+        (source / "products.csv").rename(before / "products.csv")
 
 
-def write_late_corrections(source: Path, first: Path, second: Path, third: Path) -> tuple[str, pd.DataFrame]:
+LATE_RATE_DAYS = 21
+
+
+@dataclass(frozen=True)
+class MoneyCorrections:
+    """Late money inputs of the third drop (see write_late_corrections)."""
+
+    refunded_order: str  # an old order refunded late
+    cancelled_order: str  # an old order reloaded as cancelled
+    first_rate_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it get a rate (become sales)
+    gap_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it change from an earlier rate to it
+
+
+def write_late_corrections(source: Path, first: Path, second: Path,
+                           third: Path) -> tuple[str, pd.DataFrame, MoneyCorrections]:
     """What real feeds do, on top of the appended days: the second drop gets an order without item
     lines and an order of a buyer seen nowhere else; a third drop brings that order's item line
     late, events for old days, visits that precede some buyers' first sessions (changing their first touch), a corrected
     order moved to another day, orders reloaded under another uid (their buyers lose them: the
     only order of a buyer with visits, of the buyer seen nowhere else, one of a buyer with several)
-    and a changed and a new customers record. Returns the moved order's id and the reloaded orders
-    (former_uid = the buyer they leave)."""
+    and a changed and a new customers record, plus late money (write_late_money). Returns the moved
+    order's id, the reloaded orders (former_uid = the buyer they leave) and the money corrections."""
     third.mkdir()
     visits = pd.read_csv(source / "visits_log.csv", dtype=str, keep_default_na=False)
     orders = pd.read_csv(source / "orders_log.csv", dtype=str, keep_default_na=False)
@@ -80,7 +101,9 @@ def write_late_corrections(source: Path, first: Path, second: Path, third: Path)
     pd.concat([second_orders, itemless, stranger]).to_csv(second / "orders_log.csv", index=False)
     untouched = early.iloc[1:-1][~early.iloc[1:-1].Uid.isin(buyers_with_visits)]  # no other change
     rehomed = reassigned_orders(untouched, orders, visits, stranger)
-    pd.concat([moved, rehomed.drop(columns="former_uid")]).to_csv(third / "orders_log.csv", index=False)
+    money = write_late_money(source, first, third, untouched[~untouched.order_id.isin(rehomed.order_id)])
+    cancelled = orders[orders.order_id == money.cancelled_order].assign(status="cancelled")
+    pd.concat([moved, rehomed.drop(columns="former_uid"), cancelled]).to_csv(third / "orders_log.csv", index=False)
     items = pd.read_csv(source / "order_items.csv", dtype=str, keep_default_na=False)
     late_item = items.head(1).copy()
     late_item[["order_id", "sku", "quantity", "unit_price"]] = ["LATE-1", "SKU-LATE", "1", itemless.Revenue.iloc[0]]
@@ -89,7 +112,33 @@ def write_late_corrections(source: Path, first: Path, second: Path, third: Path)
     customers["email"] = ["changed@example.org", ""]
     customers.iloc[1, customers.columns.get_loc("uid")] = NEW_CUSTOMER
     customers.to_csv(third / "customers.csv", index=False)
-    return str(moved.order_id.iloc[0]), rehomed
+    return str(moved.order_id.iloc[0]), rehomed, money
+
+
+def write_late_money(source: Path, first: Path, third: Path, untouched: pd.DataFrame) -> MoneyCorrections:
+    """Third drop's money: a late partial refund of an old order, a cancellation of another (written by
+    the caller with the orders) and two EUR rates, each at the start of LATE_RATE_DAYS whose rates the
+    first drop lacks: the first rate day (EUR orders of those days had no rate: they become sales at the
+    late rate), and the first day of the generated gap (its EUR orders had the latest earlier rate and
+    change to the late one)."""
+    refunds = pd.read_csv(source / "refunds.csv", dtype=str, keep_default_na=False)
+    completed = untouched[(untouched.status == "completed") & ~untouched.order_id.isin(refunds.order_id)]
+    refunded, cancelled = completed.iloc[0], completed.iloc[1]
+    pd.DataFrame({"refund_id": ["R-LATE-1"], "order_id": [refunded.order_id], "refund_ts": [CUTOFF + " 10:00:00"],
+                  "amount": ["0.25"], "reason": ["late"]}).to_csv(third / "refunds.csv", index=False)
+    rates = pd.read_csv(source / "fx_rates.csv", dtype=str, keep_default_na=False)
+    days = pd.date_range(rates.date.min(), rates.date.max()).strftime("%Y-%m-%d")
+    gap = [d for d in days if d not in set(rates.date)]
+    first_day = rates.date.min()
+    first_rates = pd.read_csv(first / "fx_rates.csv", dtype=str, keep_default_na=False)
+    def window(start: str) -> pd.Series:
+        end = (pd.Timestamp(start) + pd.Timedelta(days=LATE_RATE_DAYS)).strftime("%Y-%m-%d")
+        return (first_rates.date >= start) & (first_rates.date < end)
+
+    first_rates[~window(first_day) & ~window(gap[0])].to_csv(first / "fx_rates.csv", index=False)
+    pd.DataFrame({"date": [first_day, gap[0]], "currency": ["EUR", "EUR"], "rate": ["1.05", "1.2"]}).to_csv(
+        third / "fx_rates.csv", index=False)
+    return MoneyCorrections(str(refunded.order_id), str(cancelled.order_id), first_day, gap[0])
 
 
 STRANGER, NEW_CUSTOMER = "88888888888", "77777777777"  # uids without visits, orders or a customers record
@@ -129,13 +178,18 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
     data, first, second, third = (tmp_path / name for name in ("all", "first", "second", "third"))
     generate(data, users=2000, days=240, seed=11, start=date(2017, 6, 1), bad_share=0)
     split_inputs(data, first, second)
-    moved_order, rehomed = write_late_corrections(data, first, second, third)
+    moved_order, rehomed, money = write_late_corrections(data, first, second, third)
     assert all(r.status == "loaded" for r in load_files(client, [], directory=first, quiet=True))
     assert run_dbt("build")
     assert all(r.status == "loaded" for r in load_files(client, [], directory=second, quiet=True))
     assert run_dbt("build")  # incremental facts and day-keyed marts, rebuilt small aggregates
     assert all(r.status == "loaded" for r in load_files(client, [], directory=third, quiet=True))
-    assert run_dbt("build")  # late visits, a moved order, a late item line
+    newly_rated = client.query(
+        "SELECT count() FROM intermediate.int_order_amounts WHERE currency = 'EUR' AND NOT has_fx_rate "
+        f"AND NOT is_cancelled AND toDate(buy_ts) < '{money.first_rate_day}'::Date + {LATE_RATE_DAYS}"
+    ).result_rows[0][0]
+    assert newly_rated > 0  # EUR orders without a rate, left out of the marts until the late rate arrives
+    assert run_dbt("build")  # late visits, a moved order, a late item line, late money
     assert run_dbt("build")  # a scheduled refresh with nothing new: nothing to recompute, still green
     moved = client.query(f"SELECT replaced_day FROM marts.fct_orders WHERE order_id = '{moved_order}'").result_rows
     assert len(moved) == 1 and moved[0][0] is not None  # the day it left is recomputed too
@@ -144,10 +198,49 @@ def test_incremental_refresh_equals_full_rebuild(client, tmp_path: Path) -> None
     assert len(still_buyers) == 1  # the one-order buyers are no buyers any more; the third has an order less
     dim = client.query(f"SELECT uid FROM marts.dim_customers WHERE uid IN ({former}, {NEW_CUSTOMER})").result_rows
     assert len(dim) == 3  # the former buyer seen nowhere else is gone, the new customer is in
+    assert_late_money_rewrote_only_what_it_touches(client, money, newly_rated, third, list(rehomed.former_uid))
 
     assert_equals_full_rebuild(client)
     sessions_after = client.query(f"SELECT count() FROM marts.fct_sessions WHERE start_ts >= '{CUTOFF}'").result_rows
     assert sessions_after[0][0] > 1000  # the appended days really arrived
+
+
+def assert_late_money_rewrote_only_what_it_touches(client, money: MoneyCorrections, newly_rated: int,  # noqa: ANN001
+                                                   third: Path, former_uids: list[str]) -> None:
+    """The third drop's refund, cancellation and fx rates reached fct_orders, and its refresh rewrote
+    only the orders they (and the drop's other corrections) touch."""
+    def one(sql: str):  # noqa: ANN202
+        return client.query(sql).result_rows[0]
+
+    newest = "(SELECT max(refreshed_in) FROM marts.fct_orders)"
+    refunded, rate, rewritten = one(f"SELECT refunded, fx_rate, refreshed_in = {newest} FROM marts.fct_orders "
+                                    f"WHERE order_id = '{money.refunded_order}'")
+    assert (refunded, rewritten) == (Decimal("0.25") * rate, 1)
+    assert one(f"SELECT count() FROM marts.fct_orders WHERE order_id = '{money.cancelled_order}'") == (0,)
+    early_eur = one(f"SELECT count(), countIf(fx_rate = 1.05), countIf(refreshed_in = {newest}) "
+                    f"FROM marts.fct_orders WHERE currency = 'EUR' "
+                    f"AND toDate(buy_ts) < '{money.first_rate_day}'::Date + {LATE_RATE_DAYS}")
+    assert early_eur == (newly_rated, newly_rated, newly_rated)
+    gap = one(f"SELECT count(), countIf(fx_rate = 1.2 AND refreshed_in = {newest}) FROM marts.fct_orders "
+              f"WHERE currency = 'EUR' AND toDate(buy_ts) >= '{money.gap_day}' "
+              f"AND toDate(buy_ts) < '{money.gap_day}'::Date + {LATE_RATE_DAYS}")
+    assert gap[0] > 0 and gap[0] == gap[1]
+    # Only buyers the drop touches were rewritten: those of its orders, visits, item line and refund, and
+    # of the EUR orders whose rate it changed; every other row is the one of an earlier refresh.
+    third_orders = pd.read_csv(third / "orders_log.csv", dtype=str, keep_default_na=False)
+    items = pd.read_csv(third / "order_items.csv", dtype=str, keep_default_na=False)
+    touched_orders = {*items.order_id, money.refunded_order}
+    expected = {int(u) for u in [*third_orders.Uid, *former_uids,
+                                 *pd.read_csv(third / "visits_log.csv", dtype=str, keep_default_na=False).Uid]}
+    expected |= {uid for (uid,) in client.query(
+        "SELECT uid FROM marts.fct_orders WHERE order_id IN {ids:Array(String)} OR currency = 'EUR' AND ("
+        f"toDate(buy_ts) < '{money.first_rate_day}'::Date + {LATE_RATE_DAYS} OR toDate(buy_ts) >= '{money.gap_day}' "
+        f"AND toDate(buy_ts) < '{money.gap_day}'::Date + {LATE_RATE_DAYS})", parameters={"ids": list(touched_orders)}
+    ).result_rows}
+    rewritten = {uid for (uid,) in client.query(f"SELECT uid FROM marts.fct_orders WHERE refreshed_in = {newest}")
+                 .result_rows}
+    total = one("SELECT uniqExact(uid) FROM marts.fct_orders")[0]
+    assert rewritten <= expected and len(rewritten) < total / 4
 
 
 def assert_equals_full_rebuild(client) -> None:  # noqa: ANN001 - clickhouse-connect client
