@@ -166,9 +166,9 @@ class Reference:
         line_cost = [q * c if isinstance(c, Decimal) else q * p * (r or Decimal(0)) * cost_share
                      for q, p, c, r in zip(quantity, items.unit_price, known, items.rate, strict=True)]
         item_cogs = pd.Series(line_cost, index=items.index, dtype=object).groupby(items.order_id).sum()
-        o["cogs"] = [item_cogs[i] if i in item_cogs.index else r * cost_share
+        o["cogs"] = [(item_cogs[i] if i in item_cogs.index else r * cost_share).quantize(EIGHT_DECIMALS, ROUND_DOWN)
                      for i, r in zip(o.order_id, o.revenue, strict=True)]
-        # Amounts carry 8 decimals: the unreturned share of COGS is cut there (toward zero), as Decimal is.
+        # Amounts carry 8 decimals: COGS and its unreturned share are cut there (toward zero), as Decimal is.
         o["gross_profit"] = [n - ((c * (r - f) / r).quantize(EIGHT_DECIMALS, ROUND_DOWN) if r > 0 else c)
                              for n, c, r, f in zip(o.net_revenue, o.cogs, o.revenue, o.refunded, strict=True)]
         return o
