@@ -106,7 +106,9 @@ class ChartReference:
         ok &= (df.order_id != "") & (df.sku != "") & (df.category != "")
         df = df[ok & df.order_id.isin(self.ref.orders.order_id)].copy()
         df["quantity"] = df.quantity.astype(int)
-        df["line_revenue"] = (df.quantity * df.unit_price).round(2)
+        # unit_price is in the order's currency: converted at the order's rate (contract section 9)
+        rate = df.order_id.map(self.ref.orders.set_index("order_id").rate).astype(float)
+        df["line_revenue"] = (df.quantity * df.unit_price).round(2) * rate
         return df
 
     @cached_property

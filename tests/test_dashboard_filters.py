@@ -324,8 +324,8 @@ def test_sales_gmv_under_a_channel_and_a_category_filter_equals_pandas(served: S
         assert gmv == pytest.approx(expected[month], abs=0.01), (choice.channel, month)
     # Category: line revenue (quantity x unit price) of the category's items in valid orders.
     items = choice.items
-    items = items[items.category == choice.category].merge(ref.orders[["order_id", "buy_ts"]], on="order_id")
-    line = items.quantity.astype(int) * items.unit_price.astype(float)
+    items = items[items.category == choice.category].merge(ref.orders[["order_id", "buy_ts", "rate"]], on="order_id")
+    line = items.quantity.astype(int) * items.unit_price.astype(float) * items.rate.astype(float)  # order's currency
     expected = line.groupby(month_start(items.buy_ts)).sum()
     got = _by_x(_rows(sales, "Category", "GMV by category, monthly (MoM, seasonality)"))
     assert got.keys() == expected.to_dict().keys()

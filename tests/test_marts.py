@@ -13,7 +13,7 @@ import pytest
 
 from ecomlytics import settings
 from ecomlytics.build import run_dbt
-from ecomlytics.sample_data import generate
+from ecomlytics.sample_data import HEADERS, generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
 from tests.dbt_runs import failed_checks, failed_tests
@@ -23,9 +23,12 @@ REPO = Path(__file__).resolve().parents[1]
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Reference]]:
-    """Generate a small dataset, load it and run `dbt build` once for the whole module."""
+@pytest.fixture(scope="module", params=["full", "without_money_inputs"])
+def built(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Reference]]:
+    """Generate a small dataset, load it and run `dbt build` once for the whole module; every test runs
+    on it as generated and once more without the optional money inputs (contract section 5: the same
+    figures as before them, which the reference then computes)."""
     home = tmp_path_factory.mktemp("marts-home")
     old = {k: os.environ.get(k) for k in (settings.HOME_ENV, settings.WAREHOUSE_ENV)}
     os.environ[settings.HOME_ENV] = str(home)
@@ -33,6 +36,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Re
     close_all()
     data = home / "data"
     generate(data, users=2500, days=240, seed=7, start=date(2017, 6, 1), bad_share=0.002)
+    if request.param == "without_money_inputs":
+        strip_money_inputs(data)
     client = connect()
     assert all(r.status == "loaded" for r in load_files(client, [], directory=data, quiet=True))
     assert run_dbt("build"), "dbt build (models + dbt tests) failed"
@@ -43,6 +48,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Re
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def strip_money_inputs(data: Path) -> None:
+    """The data as it was before section 5: no refunds, fx rates, products, money columns or campaigns."""
+    for name in ("refunds.csv", "fx_rates.csv", "products.csv"):
+        (data / name).unlink()
+    for name, columns in (("orders_log.csv", HEADERS["orders"][7:]), ("visits_log.csv", ["campaign"])):
+        df = pd.read_csv(data / name, dtype=str, keep_default_na=False)
+        df.drop(columns=columns).to_csv(data / name, index=False)
 
 
 def frame(client, sql: str) -> pd.DataFrame:
@@ -77,6 +91,22 @@ def test_revenue_and_buyers_reconcile_with_inputs(built) -> None:
         "SELECT sum(revenue), uniqExactMerge(buyers_state) FROM marts.kpi_daily").result_rows[0]
     assert float(kpi_revenue) == pytest.approx(ref.orders.revenue.sum(), abs=0.005)
     assert kpi_buyers == ref.orders.uid.nunique()
+
+
+def test_without_money_inputs_net_is_gross_and_nothing_is_left_out(built, request: pytest.FixtureRequest) -> None:
+    """Without the optional inputs every order is a sale in the base currency: net revenue = revenue,
+    gross profit = revenue x margin_rate, no refunds, cancellations or data issues."""
+    client, ref = built
+    if request.node.callspec.params["built"] != "without_money_inputs":
+        pytest.skip("only without the optional money inputs")
+    assert client.query(
+        "SELECT count(), countIf(net_revenue = revenue AND gross_profit = revenue AND refunded = 0 AND cogs = 0 "
+        "AND discount = 0 AND currency = 'USD' AND fx_rate = 1 AND sales_channel = 'unknown') FROM marts.fct_orders"
+    ).result_rows == [(len(ref.orders), len(ref.orders))]
+    assert client.query("SELECT sum(net_revenue) = sum(revenue), sum(gross_profit) = sum(revenue), sum(refunded), "
+                        "sum(cancelled_orders) FROM marts.kpi_daily").result_rows == [(1, 1, 0, 0)]
+    for table in ("data_issues", "refunds_daily"):
+        assert client.query(f"SELECT count() FROM marts.{table}").result_rows == [(0,)], table
 
 
 def test_exact_users_under_a_filter_combination(built) -> None:
