@@ -9,12 +9,13 @@ input rows (and reads the items / customers files itself). Each chart has one fu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from tests.reference_metrics import Reference, month_start, months_between, quantile_exact
+from tests.reference_metrics import Reference, lines_in_base, month_start, months_between, quantile_exact
 from tests.superset_served import REPO
 
 CHANNELS = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("source_id").channel
@@ -107,8 +108,8 @@ class ChartReference:
         df = df[ok & df.order_id.isin(self.ref.orders.order_id)].copy()
         df["quantity"] = df.quantity.astype(int)
         # unit_price is in the order's currency: converted at the order's rate (contract section 9)
-        rate = df.order_id.map(self.ref.orders.set_index("order_id").rate).astype(float)
-        df["line_revenue"] = (df.quantity * df.unit_price).round(2) * rate
+        exact = df.assign(unit_price=raw.unit_price[df.index].map(Decimal))
+        df["line_revenue"] = lines_in_base(exact, self.ref.orders.set_index("order_id").rate).astype(float)
         return df
 
     @cached_property

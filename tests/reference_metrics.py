@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-EIGHT_DECIMALS = Decimal("1e-8")
+EIGHT_DECIMALS, CENT = Decimal("1e-8"), Decimal("0.01")
 EVENTS = {"page_view", "product_view", "search", "add_to_cart", "remove_from_cart", "begin_checkout", "purchase"}
 
 
@@ -31,6 +31,23 @@ def _money(series: pd.Series) -> pd.Series:
     """Exact amounts (Decimal) of non-negative money written with at most 2 decimals; None otherwise."""
     return pd.Series([Decimal(v) if re.fullmatch(r"\d+(\.\d{1,2})?", v) else None for v in series.astype(str)],
                      index=series.index, dtype=object)
+
+
+def to_base(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount converted to the base currency, to the cent (half away from zero)."""
+    return (amount * rate).quantize(CENT, ROUND_HALF_UP)
+
+
+def lines_in_base(items: pd.DataFrame, rate: pd.Series) -> pd.Series:
+    """Item line amounts (quantity x unit_price, Decimal) converted at their order's rate (order_id ->
+    rate) to the cent so that an order's lines add up to its converted total: each line is the
+    converted running total (lines by sku, quantity, unit_price) minus the one before it."""
+    ordered = items.assign(value=[int(q) * p for q, p in zip(items.quantity, items.unit_price, strict=True)])
+    ordered = ordered.sort_values(["order_id", "sku", "quantity", "unit_price"], kind="stable")
+    running = ordered.groupby("order_id").value.transform(lambda v: v.cumsum())
+    r = ordered.order_id.map(rate)
+    return pd.Series([to_base(t, x) - to_base(t - v, x) for t, v, x in zip(running, ordered.value, r, strict=True)],
+                     index=ordered.index, dtype=object).reindex(items.index)
 
 
 def _read(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -154,10 +171,10 @@ class Reference:
         rate = o.rate.map(lambda r: r if r is not None else Decimal(0))
         refunds = self.refunds.groupby("order_id").amount.sum()
         o["refunds_original"] = o.order_id.map(refunds).map(lambda v: v if isinstance(v, Decimal) else Decimal(0))
-        o["revenue"] = o.revenue_original * rate
-        o["refunded"] = [min(r, f * x) for r, f, x in zip(o.revenue, o.refunds_original, rate, strict=True)]
+        o["revenue"] = [to_base(v, x) for v, x in zip(o.revenue_original, rate, strict=True)]
+        o["refunded"] = [min(r, to_base(f, x)) for r, f, x in zip(o.revenue, o.refunds_original, rate, strict=True)]
         for column in ("discount", "shipping", "tax"):
-            o[column] = o[column] * rate
+            o[column] = [to_base(v, x) for v, x in zip(o[column], rate, strict=True)]
         o["net_revenue"] = o.revenue - o.refunded - o.tax - o.shipping
         cost_share = Decimal(1) - Decimal(str(self.margin_rate))
         items = self.items.join(o[["order_id", "rate"]].set_index("order_id"), on="order_id", how="inner")

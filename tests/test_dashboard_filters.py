@@ -19,13 +19,14 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
 import requests
 
-from tests.reference_metrics import Reference, month_start
+from tests.reference_metrics import Reference, lines_in_base, month_start
 from tests.superset_served import REPO, Served
 
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -323,9 +324,11 @@ def test_sales_gmv_under_a_channel_and_a_category_filter_equals_pandas(served: S
     for month, gmv in got.items():
         assert gmv == pytest.approx(expected[month], abs=0.01), (choice.channel, month)
     # Category: line revenue (quantity x unit price) of the category's items in valid orders.
-    items = choice.items
-    items = items[items.category == choice.category].merge(ref.orders[["order_id", "buy_ts", "rate"]], on="order_id")
-    line = items.quantity.astype(int) * items.unit_price.astype(float) * items.rate.astype(float)  # order's currency
+    # unit_price is in the order's currency: lines converted at the order's rate, to the cent.
+    items = choice.items.assign(unit_price=lambda f: f.unit_price.astype(str).map(Decimal))
+    items = items.assign(line=lines_in_base(items, ref.orders.set_index("order_id").rate).astype(float))
+    items = items[items.category == choice.category].merge(ref.orders[["order_id", "buy_ts"]], on="order_id")
+    line = items.line
     expected = line.groupby(month_start(items.buy_ts)).sum()
     got = _by_x(_rows(sales, "Category", "GMV by category, monthly (MoM, seasonality)"))
     assert got.keys() == expected.to_dict().keys()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -215,7 +215,7 @@ def assert_late_money_rewrote_only_what_it_touches(client, money: MoneyCorrectio
     newest = "(SELECT max(refreshed_in) FROM marts.fct_orders)"
     refunded, rate, rewritten = one(f"SELECT refunded, fx_rate, refreshed_in = {newest} FROM marts.fct_orders "
                                     f"WHERE order_id = '{money.refunded_order}'")
-    assert (refunded, rewritten) == (Decimal("0.25") * rate, 1)
+    assert (refunded, rewritten) == ((Decimal("0.25") * rate).quantize(Decimal("0.01"), ROUND_HALF_UP), 1)
     assert one(f"SELECT count() FROM marts.fct_orders WHERE order_id = '{money.cancelled_order}'") == (0,)
     early_eur = one(f"SELECT count(), countIf(fx_rate = 1.05), countIf(refreshed_in = {newest}) "
                     f"FROM marts.fct_orders WHERE currency = 'EUR' "

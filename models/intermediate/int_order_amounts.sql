@@ -1,8 +1,8 @@
 {{ config(engine='MergeTree()', order_by='(order_id)') }}
 -- Every order with its money in the base currency (contract section 5) and whether it is a sale:
 -- is_sale = not cancelled and an fx rate on or before its date (the base currency has rate 1).
--- Amounts are converted exactly (Decimal, scale 8: cents x a 6-decimal rate), so item lines add up
--- to their order's revenue also after conversion.
+-- Amounts are converted at the order's rate and rounded to the cent (macros/money.sql); COGS and gross
+-- profit, shares of amounts, keep 8 decimals.
 -- load_id = the newest load among the order's inputs (order, fx rate used, refunds, item lines,
 -- their products): incremental models treat an order whose refunds, rate or costs changed as a
 -- reloaded order, so a late refund or a new fx rate rewrites just the orders it touches.
@@ -51,11 +51,11 @@ select
     ifNull(r.refunds_total, toDecimal128(0, 2)) as refunds_original,
     ifNull(r.refunds, 0) as refunds,
     {%- set rate = 'ifNull(o.fx_rate, toDecimal64(0, 6))' %}
-    o.revenue * {{ rate }} as revenue,
-    least(revenue, toDecimal64(refunds_original, 2) * {{ rate }}) as refunded,
-    o.discount * {{ rate }} as discount,
-    o.tax * {{ rate }} as tax,
-    o.shipping * {{ rate }} as shipping,
+    {{ to_base_currency('o.revenue', rate) }} as revenue,
+    least(revenue, {{ to_base_currency('toDecimal64(refunds_original, 2)', rate) }}) as refunded,
+    {{ to_base_currency('o.discount', rate) }} as discount,
+    {{ to_base_currency('o.tax', rate) }} as tax,
+    {{ to_base_currency('o.shipping', rate) }} as shipping,
     revenue - refunded - tax - shipping as net_revenue,
     {%- set cost_share = 'toDecimal128(\'' ~ (1 - var('margin_rate')) ~ '\', 8)' %}
     toDecimal128(if(c.order_id = o.order_id,

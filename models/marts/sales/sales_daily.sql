@@ -28,12 +28,19 @@ with lines as (
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
-        -- item prices are in the order's currency: converted at its rate, exactly like its revenue
-        if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2) * o.fx_rate, o.revenue) as line_revenue,
+        -- item prices are in the order's currency: converted at its rate, to the cent, adding up to
+        -- the order's converted revenue (macros/money.sql)
+        if(i.order_id = o.order_id, {{ line_in_base_currency('i.line_value', 'i.running_value', 'o.fx_rate') }},
+           o.revenue) as line_revenue,
         greatest(o.refreshed_in, i.load_id) as load_id
     from {{ ref('fct_orders') }} as o
     left join (
-        select * from {{ ref('stg_order_items') }}
+        select
+            *,
+            toDecimal64(quantity * unit_price, 2) as line_value,
+            sum(line_value) over (partition by order_id order by sku, quantity, unit_price
+                                  rows between unbounded preceding and current row) as running_value
+        from {{ ref('stg_order_items') }}
         {% if is_incremental() %}
         where order_id in (select order_id from {{ ref('fct_orders') }} where toDate(buy_ts) in {{ days }})
         {% endif %}
