@@ -283,7 +283,7 @@ class ChartReference:
         last = self.orders.month.max()
         out = {}
         for cohort, size in b.groupby("cohort_month").size().items():
-            by_age = o[o.cohort_month == cohort].groupby("age").revenue.sum() * self.ref.margin_rate
+            by_age = o[o.cohort_month == cohort].groupby("age").gross_profit.sum()
             for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
                 out[(f"{cohort:%Y-%m}", age)] = by_age[by_age.index <= age].sum() / size
         return {"ltv": out}
@@ -380,7 +380,7 @@ class ChartReference:
         rows = []
         for (cohort, source), group in b.groupby(["cohort_month", "first_source_id"]):
             size = len(group)
-            by_age = o[o.uid.isin(group.index)].groupby("age").revenue.sum() * self.ref.margin_rate
+            by_age = o[o.uid.isin(group.index)].groupby("age").gross_profit.sum()
             cost = costs.get((cohort, source), 0.0)
             for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
                 rows.append((cohort, source, age, by_age[by_age.index <= age].sum(), size, cost))
