@@ -36,13 +36,14 @@ from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
 
 RESULT_PREFIX = "RESULT "
-TIME_COLUMNS = {"visits": "Start Ts", "orders": "Buy Ts", "costs": "dt", "events": "ts"}
+TIME_COLUMNS = {"visits": "Start Ts", "orders": "Buy Ts", "costs": "dt", "events": "ts", "refunds": "refund_ts",
+                "fx_rates": "date"}
 
 
 def split_daily_drops(data: Path, root: Path, days: list[str]) -> tuple[Path, list[Path]]:
     """Split each input into a history (rows before ``days[0]``) and one directory per day of ``days``
     (that day's rows; the last day also takes anything later), as daily drops would arrive. Inputs
-    without a time column (customers, order items) go whole into the history."""
+    without a time column (customers, order items, products) go whole into the history."""
     history, drops = root / "history", [root / f"day_{day}" for day in days]
     for path in (history, *drops):
         path.mkdir()
