@@ -24,7 +24,7 @@ MARTS = [
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
     "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily", "refunds_daily", "data_issues",
 ]
-INTERMEDIATE = ["int_first_touch", "int_buyers"]  # incremental too; the marts read them
+INTERMEDIATE = ["int_first_touch", "int_buyers", "int_order_amounts"]  # incremental too; the marts read them
 
 
 def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) -> None:
@@ -64,6 +64,7 @@ class MoneyCorrections:
 
     refunded_order: str  # an old order refunded late
     cancelled_order: str  # an old order reloaded as cancelled
+    unrefunded_order: str  # an old order whose refund is reloaded as another order's (it loses it)
     first_rate_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it get a rate (become sales)
     gap_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it change from an earlier rate to it
 
@@ -123,9 +124,14 @@ def write_late_money(source: Path, first: Path, third: Path, untouched: pd.DataF
     change to the late one)."""
     refunds = pd.read_csv(source / "refunds.csv", dtype=str, keep_default_na=False)
     completed = untouched[(untouched.status == "completed") & ~untouched.order_id.isin(refunds.order_id)]
-    refunded, cancelled = completed.iloc[0], completed.iloc[1]
-    pd.DataFrame({"refund_id": ["R-LATE-1"], "order_id": [refunded.order_id], "refund_ts": [CUTOFF + " 10:00:00"],
-                  "amount": ["0.25"], "reason": ["late"]}).to_csv(third / "refunds.csv", index=False)
+    refunded, cancelled, other = completed.iloc[0], completed.iloc[1], completed.iloc[2]
+    single = refunds.order_id.map(refunds.order_id.value_counts()) == 1
+    in_base = untouched[untouched.currency.isin(["", "USD"])].order_id
+    early = refunds[(refunds.refund_ts < CUTOFF) & single & refunds.order_id.isin(in_base)]
+    moved = early.iloc[[0]].assign(order_id=other.order_id)  # the same refund_id, now another order's
+    late = pd.DataFrame({"refund_id": ["R-LATE-1"], "order_id": [refunded.order_id],
+                         "refund_ts": [CUTOFF + " 10:00:00"], "amount": ["0.25"], "reason": ["late"]})
+    pd.concat([late, moved]).to_csv(third / "refunds.csv", index=False)
     rates = pd.read_csv(source / "fx_rates.csv", dtype=str, keep_default_na=False)
     days = pd.date_range(rates.date.min(), rates.date.max()).strftime("%Y-%m-%d")
     gap = [d for d in days if d not in set(rates.date)]
@@ -138,7 +144,8 @@ def write_late_money(source: Path, first: Path, third: Path, untouched: pd.DataF
     first_rates[~window(first_day) & ~window(gap[0])].to_csv(first / "fx_rates.csv", index=False)
     pd.DataFrame({"date": [first_day, gap[0]], "currency": ["EUR", "EUR"], "rate": ["1.05", "1.2"]}).to_csv(
         third / "fx_rates.csv", index=False)
-    return MoneyCorrections(str(refunded.order_id), str(cancelled.order_id), first_day, gap[0])
+    return MoneyCorrections(str(refunded.order_id), str(cancelled.order_id), str(early.order_id.iloc[0]), first_day,
+                            gap[0])
 
 
 STRANGER, NEW_CUSTOMER = "88888888888", "77777777777"  # uids without visits, orders or a customers record
@@ -217,6 +224,8 @@ def assert_late_money_rewrote_only_what_it_touches(client, money: MoneyCorrectio
                                     f"WHERE order_id = '{money.refunded_order}'")
     assert (refunded, rewritten) == ((Decimal("0.25") * rate).quantize(Decimal("0.01"), ROUND_HALF_UP), 1)
     assert one(f"SELECT count() FROM marts.fct_orders WHERE order_id = '{money.cancelled_order}'") == (0,)
+    assert one(f"SELECT refunded, refreshed_in = {newest} FROM marts.fct_orders "
+               f"WHERE order_id = '{money.unrefunded_order}'") == (0, 1)
     early_eur = one(f"SELECT count(), countIf(fx_rate = 1.05), countIf(refreshed_in = {newest}) "
                     f"FROM marts.fct_orders WHERE currency = 'EUR' "
                     f"AND toDate(buy_ts) < '{money.first_rate_day}'::Date + {LATE_RATE_DAYS}")
@@ -229,7 +238,7 @@ def assert_late_money_rewrote_only_what_it_touches(client, money: MoneyCorrectio
     # of the EUR orders whose rate it changed; every other row is the one of an earlier refresh.
     third_orders = pd.read_csv(third / "orders_log.csv", dtype=str, keep_default_na=False)
     items = pd.read_csv(third / "order_items.csv", dtype=str, keep_default_na=False)
-    touched_orders = {*items.order_id, money.refunded_order}
+    touched_orders = {*items.order_id, money.refunded_order, money.unrefunded_order}
     expected = {int(u) for u in [*third_orders.Uid, *former_uids,
                                  *pd.read_csv(third / "visits_log.csv", dtype=str, keep_default_na=False).Uid]}
     expected |= {uid for (uid,) in client.query(

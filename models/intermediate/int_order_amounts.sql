@@ -1,17 +1,21 @@
-{{ config(engine='MergeTree()', order_by='(order_id)') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
+          engine='MergeTree()', order_by='(order_id)') }}
 -- Every order with its money in the base currency (contract section 5) and whether it is a sale:
 -- is_sale = not cancelled and an fx rate on or before its date (the base currency has rate 1).
 -- Amounts are converted at the order's rate and rounded to the cent (macros/money.sql); COGS and gross
 -- profit, shares of amounts, keep 8 decimals.
--- load_id = the newest load among the order's inputs (order, fx rate used, refunds, item lines,
--- their products): incremental models treat an order whose refunds, rate or costs changed as a
--- reloaded order, so a late refund or a new fx rate rewrites just the orders it touches.
+-- Incremental (delete+insert by order_id): a refresh recomputes the orders whose inputs changed since
+-- (macros/incremental_money.sql) and stamps them load_id = the newest load id, so the order-based
+-- models downstream treat an order whose refunds, rate or costs changed as a reloaded order: a late
+-- refund or a new fx rate rewrites just the orders it touches.
+{% set changed = orders_with_changed_money(incremental_watermark('load_id')) %}
 with rates as (
-    select currency, rate_date, rate, load_id from {{ ref('stg_fx_rates') }}
+    select currency, rate_date, rate from {{ ref('stg_fx_rates') }}
 ),
 refunds as (
-    select order_id, sum(amount) as refunds_total, toUInt64(count()) as refunds, max(load_id) as load_id
+    select order_id, sum(amount) as refunds_total, toUInt64(count()) as refunds
     from {{ ref('stg_refunds') }}
+    {% if is_incremental() %}where order_id in {{ changed }}{% endif %}
     group by order_id
 ),
 item_costs as (
@@ -19,20 +23,20 @@ item_costs as (
     select
         i.order_id as order_id,
         sumIf(toDecimal128(i.quantity * assumeNotNull(p.unit_cost), 8), p.unit_cost is not null) as known_cost,
-        sumIf(toDecimal64(i.quantity * i.unit_price, 2), p.unit_cost is null) as uncosted_value,
-        max(greatest(i.load_id, ifNull(p.load_id, 0))) as load_id
+        sumIf(toDecimal64(i.quantity * i.unit_price, 2), p.unit_cost is null) as uncosted_value
     from {{ ref('stg_order_items') }} as i
     left join {{ ref('stg_products') }} as p on p.sku = i.sku
+    {% if is_incremental() %}where i.order_id in {{ changed }}{% endif %}
     group by i.order_id
 ),
 converted as (
     select
         o.*,
         CAST(o.currency = '{{ var("base_currency") }}' AS UInt8) as is_base,
-        toNullable(if(is_base, toDecimal64(1, 6), if(f.rate > 0, f.rate, null))) as fx_rate,
-        if(is_base, 0, f.load_id) as fx_load_id
+        toNullable(if(is_base, toDecimal64(1, 6), if(f.rate > 0, f.rate, null))) as fx_rate
     from {{ ref('stg_orders') }} as o
     asof left join rates as f on f.currency = o.currency and f.rate_date <= toDate(o.buy_ts)
+    {% if is_incremental() %}where o.order_id in {{ changed }}{% endif %}
 )
 select
     o.order_id as order_id,
@@ -67,7 +71,7 @@ select
         as gross_profit,
     o.coupon as coupon,
     o.sales_channel as sales_channel,
-    greatest(o.load_id, ifNull(o.fx_load_id, 0), ifNull(r.load_id, 0), ifNull(c.load_id, 0)) as load_id
+    toUInt64({{ latest_load_id() }}) as load_id
 from converted as o
 left join refunds as r on r.order_id = o.order_id
 left join item_costs as c on c.order_id = o.order_id
