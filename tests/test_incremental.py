@@ -87,7 +87,17 @@ def write_late_corrections(source: Path, first: Path, second: Path,
     late["Start Ts"] = start.dt.strftime("%Y-%m-%d %H:%M:%S")
     late["End Ts"] = (start + pd.Timedelta(seconds=90)).dt.strftime("%Y-%m-%d %H:%M:%S")
     late["Source Id"] = "9"  # a different first-touch source
-    late.to_csv(third / "visits_log.csv", index=False)
+    # ... also of a user whose only (old) orders are cancelled: kpi_daily counts them by the first touch.
+    status = orders.groupby("Uid").agg(cancelled=("status", lambda v: (v == "cancelled").all()),
+                                       last=("Buy Ts", "max"))
+    cancelled_only = status[status.cancelled & (status["last"] < CUTOFF)].index
+    first_visits = visits[visits.Uid.isin(cancelled_only)].sort_values("Start Ts").groupby("Uid").head(1)
+    earlier = first_visits.head(1).assign(**{"Source Id": "9"})
+    start = pd.to_datetime(earlier["Start Ts"]) - pd.Timedelta(days=3)
+    earlier["Start Ts"] = start.dt.strftime("%Y-%m-%d %H:%M:%S")
+    earlier["End Ts"] = (start + pd.Timedelta(seconds=90)).dt.strftime("%Y-%m-%d %H:%M:%S")
+    assert len(earlier) == 1 and earlier["Start Ts"].iloc[0] < CUTOFF
+    pd.concat([late, earlier]).to_csv(third / "visits_log.csv", index=False)
     events = pd.read_csv(source / "events.csv", dtype=str, keep_default_na=False)
     late_events = events[events.ts < CUTOFF].head(3).copy()  # events that arrive late, for old days
     late_events["ts"] = (pd.to_datetime(late_events.ts) + pd.Timedelta(seconds=1)).dt.strftime("%Y-%m-%d %H:%M:%S")

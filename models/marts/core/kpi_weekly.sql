@@ -1,4 +1,4 @@
--- depends_on: {{ ref('fct_sessions') }}, {{ ref('fct_orders') }}, {{ ref('stg_order_items') }}, {{ ref('int_order_amounts') }}
+-- depends_on: {{ ref('fct_sessions') }}, {{ ref('fct_orders') }}, {{ ref('stg_order_items') }}, {{ ref('int_order_amounts') }}, {{ ref('int_first_touch') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='week',
           engine='MergeTree()', order_by='(week, channel, os)') }}
 -- Weekly KPIs with FINALIZED distinct counts for every single-value filter combination:

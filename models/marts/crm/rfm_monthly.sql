@@ -1,4 +1,4 @@
--- depends_on: {{ ref('int_order_amounts') }}
+-- depends_on: {{ ref('int_order_amounts') }}, {{ ref('int_first_touch') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_month',
           engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)') }}
 -- Monthly RFM snapshots: for each month M, as-of date D = first day of the next month and only
