@@ -41,7 +41,8 @@
 
 {# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
    refresh, the days replaced orders left, days of orders that are no longer (or not) sales from
-   loads since or whose buyer's first touch changed (cancelled orders, counted by it), and (items=true, for marts with units) days of orders with new
+   loads since or whose buyer's first touch changed (cancelled orders, counted by it) and the days
+   such orders left, and (items=true, for marts with units) days of orders with new
    item lines. `watermark`: a literal (models whose pre-hook deletes rows, see
    incremental_watermark) or, by default, the mart's max(load_id) read when the query runs. #}
 {% macro changed_order_days(items=true, watermark=none) -%}
@@ -53,7 +54,8 @@
         or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ watermark }})
      {%- endif %}
      union all
-     select toDate(buy_ts) from {{ ref('int_order_amounts') }}
+     select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))]))
+     from {{ ref('int_order_amounts') }}
      where is_sale = 0 and (load_id > {{ watermark }}
                             or uid in (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})))
 {%- endmacro %}

@@ -63,7 +63,7 @@ class MoneyCorrections:
     """Late money inputs of the third drop (see write_late_corrections)."""
 
     refunded_order: str  # an old order refunded late
-    cancelled_order: str  # an old order reloaded as cancelled
+    cancelled_order: str  # an old order reloaded as cancelled (and a day later)
     unrefunded_order: str  # an old order whose refund is reloaded as another order's (it loses it)
     first_rate_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it get a rate (become sales)
     gap_day: str  # a late EUR rate: EUR orders of the LATE_RATE_DAYS from it change from an earlier rate to it
@@ -114,6 +114,8 @@ def write_late_corrections(source: Path, first: Path, second: Path,
     rehomed = reassigned_orders(untouched, orders, visits, stranger)
     money = write_late_money(source, first, third, untouched[~untouched.order_id.isin(rehomed.order_id)])
     cancelled = orders[orders.order_id == money.cancelled_order].assign(status="cancelled")
+    moved_ts = pd.to_datetime(cancelled["Buy Ts"]) + pd.Timedelta(days=1)  # and moved to the next day
+    cancelled["Buy Ts"] = moved_ts.dt.strftime("%Y-%m-%d %H:%M:%S")
     pd.concat([moved, rehomed.drop(columns="former_uid"), cancelled]).to_csv(third / "orders_log.csv", index=False)
     items = pd.read_csv(source / "order_items.csv", dtype=str, keep_default_na=False)
     late_item = items.head(1).copy()

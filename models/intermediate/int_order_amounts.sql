@@ -71,7 +71,16 @@ select
         as gross_profit,
     o.coupon as coupon,
     o.sales_channel as sales_channel,
-    toUInt64({{ latest_load_id() }}) as load_id
+    toUInt64({{ latest_load_id() }}) as load_id,
+    -- the day a reloaded order used to be on, when it moved (day marts recompute it; see changed_order_days)
+    {% if is_incremental() %}
+    if(old.order_id = o.order_id and toDate(old.buy_ts) != toDate(o.buy_ts), toDate(old.buy_ts), null)
+    {% else %}
+    CAST(null AS Nullable(Date))
+    {% endif %} as replaced_day
 from converted as o
 left join refunds as r on r.order_id = o.order_id
 left join item_costs as c on c.order_id = o.order_id
+{% if is_incremental() %}
+left join (select order_id, buy_ts from {{ this }} where order_id in {{ changed }}) as old on old.order_id = o.order_id
+{% endif %}
