@@ -190,3 +190,39 @@ def _copy_back(client: Any, live: str, shadow: str, name: str) -> None:
             f"watermark FROM intermediate.{VERIFIED_CHECKS} WHERE table_uuid = "
             "(SELECT uuid FROM system.tables WHERE database = {live:String} AND name = {name:String})",
             parameters={"live": live, "shadow": shadow, "name": name})
+
+
+_READING = "_ecomlytics_reading"
+
+
+def _start_reading(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    if conn.dialect.name == "clickhousedb" and context is not None:
+        PUBLISH_LOCK.acquire_read()
+        setattr(context, _READING, True)
+
+
+def _stop_reading(context: Any) -> None:
+    if context is not None and getattr(context, _READING, False):
+        setattr(context, _READING, False)
+        PUBLISH_LOCK.release_read()
+
+
+def _after_execute(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    _stop_reading(context)
+
+
+def _on_error(exception_context: Any) -> None:
+    _stop_reading(exception_context.execution_context)
+
+
+def install_reader_lock() -> None:
+    """Every statement of a ``clickhousedb`` SQLAlchemy engine in this process (Superset's) holds
+    ``PUBLISH_LOCK`` shared while it runs, so a publish swaps the marts between statements, never
+    during one. A chDB or HTTP query has its whole result by the time ``execute`` returns."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    for name, listener in (("before_cursor_execute", _start_reading), ("after_cursor_execute", _after_execute),
+                           ("handle_error", _on_error)):
+        if not event.contains(Engine, name, listener):
+            event.listen(Engine, name, listener)
