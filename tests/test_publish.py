@@ -8,7 +8,11 @@ import time
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
+from ecomlytics.publish import Built, install_reader_lock, publish, shadow_of
+from ecomlytics.superset_setup import bi_connection
+from ecomlytics.warehouse import parse_dsn
 from tests.reference_metrics import Reference
 from tests.superset_served import Served
 
@@ -92,3 +96,33 @@ def test_readers_see_the_marts_wholly_before_or_after_each_refresh(served: Serve
     mixed = [state for state in states if not consistent(state)]
     assert mixed == [], f"{len(mixed)} mixed states, e.g. {mixed[:2]}"
     assert states[-1][0] == states[0][0] + 600  # both batches are in
+
+
+def test_a_swap_waits_for_a_running_dashboard_statement(warehouse: str, client) -> None:  # noqa: ANN001
+    """In the serving process a dashboard statement holds the publish lock: a swap that comes while one
+    runs waits for it, so the statement reads every mart of one generation (switch the lock off and the
+    swap lands mid-statement)."""
+    for schema, rows in (("marts", 3), (shadow_of("marts"), 5)):
+        client.command(f"CREATE DATABASE IF NOT EXISTS {schema}")
+        client.command(f"CREATE TABLE {schema}.t ENGINE = MergeTree ORDER BY n "
+                       f"AS SELECT number AS n FROM numbers({rows})")
+    uri, engine_params = bi_connection(parse_dsn(warehouse), None)
+    install_reader_lock()
+    engine = sa.create_engine(uri, **engine_params)
+    finished: dict[str, float] = {}
+
+    def read() -> None:  # three rows, 0.4 s each: a slow dashboard query on the published table
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT count() FROM marts.t WHERE sleepEachRow(0.4) = 0")).fetchall()
+        finished["read"], finished["rows"] = time.monotonic(), rows[0][0]
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.3)  # the statement is running
+    publish(client, [Built("marts", "t", "table")])
+    finished["publish"] = time.monotonic()
+    reader.join()
+    engine.dispose()
+    assert finished["rows"] == 3  # the generation it started on
+    assert finished["publish"] >= finished["read"]  # the swap waited for the statement
+    assert client.query("SELECT count() FROM marts.t").result_rows[0][0] == 5  # and then happened
