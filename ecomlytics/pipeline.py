@@ -65,7 +65,7 @@ def run_pipeline(
 
     console.rule("[bold]3/4 building marts[/] (dbt build)")
     if not run_dbt("build", verbose=verbose, progress=True):
-        raise SystemExit("dbt build failed: see the log above")
+        raise SystemExit("dbt build failed (nothing published: marts are as before): see the log above")
     print_headline(client)
 
     # Hand the embedded engine over: Superset opens its own clients in this process.

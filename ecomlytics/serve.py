@@ -48,7 +48,8 @@ def refresh_once(inbox: Path | None, archive_loaded: bool = False) -> None:
             for path in archive_done(inbox, results):
                 console.print(f"archived {path}")
     if not run_dbt("build"):
-        console.print("[red]scheduled refresh: dbt build failed[/]")
+        console.print("[red]scheduled refresh: dbt build failed[/] (nothing published: the dashboards keep the "
+                      "previous refresh; dbt.log has the details)")
 
 
 def start_refresher(app, every_min: int, inbox: Path | None, archive_loaded: bool = False) -> threading.Thread:
