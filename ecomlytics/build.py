@@ -192,7 +192,7 @@ def run_dbt(
     """Run a dbt command (build, run, test, seed, docs generate ...); True when it succeeded.
 
     ``build`` and ``run`` build the marts in their shadow and publish them all at once when every node
-    passed (``publish=False``: in place, as a plain ``dbt build``). Quiet by default (dbt prints
+    passed (``publish=False`` or a ``select``: in place, as a plain ``dbt build``). Quiet by default (dbt prints
     errors and failed tests only; every node's result is in dbt.log); ``progress`` shows a live line of
     nodes done, ``verbose`` dbt's own node log.
     """
@@ -200,7 +200,9 @@ def run_dbt(
 
     from dbt.cli.main import dbtRunner
 
-    vars = build_vars(command, vars, publish)
+    # A selection builds in place: its models would read unselected parents from the shadow, which holds
+    # the previous generation of the marts.
+    vars = build_vars(command, vars, publish and not select)
     publishing = vars is not None and "shadow_suffix" in vars
     project, base_args = _dbt_setup(vars)
     args = [*command.split(), *base_args]
@@ -234,6 +236,11 @@ def run_dbt(
                                    f"(node log: {state_dir() / 'dbt' / 'logs' / 'dbt.log'})")
     if publishing and result.success:
         return publish_results(result.result.results, full_refresh=full_refresh)
+    if full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:
+        from ecomlytics.publish import drop_shadow_twins
+        from ecomlytics.warehouse import connect
+
+        drop_shadow_twins(connect(), result.result.results)
     return bool(result.success)
 
 

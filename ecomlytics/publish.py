@@ -170,6 +170,17 @@ def publish(client: Any, built: list[Built], *, refill_shadow: bool = False) -> 
     return done
 
 
+def drop_shadow_twins(client: Any, results: Iterable[Any]) -> None:
+    """After a full refresh built in place (a selection): the shadow's copies of those tables hold rows
+    of the model code before it, which an incremental catch-up would not rewrite; without them the
+    next refresh builds those tables whole."""
+    for result in results:
+        node = result.node
+        if (node.resource_type == "model" and str(result.status) in BUILT_STATUSES
+                and node.schema in PUBLISHED_SCHEMAS and node.config.materialized in TABLE_MATERIALIZATIONS):
+            client.command(f"DROP TABLE IF EXISTS `{shadow_of(node.schema)}`.`{node.alias or node.name}` SYNC")
+
+
 def _copy_back(client: Any, live: str, shadow: str, name: str) -> None:
     """The published table, copied into the shadow as the generation the next refresh starts from.
     A copy shares the data files (hard links). Where it cannot be made, the shadow goes without the

@@ -173,3 +173,23 @@ def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> N
     assert run_dbt("test", select=key_test)
     assert CliRunner().invoke(app, ["build", "--verify-all", "--select", key_test]).exit_code == 1
     assert key_test in failed_tests()
+
+
+def test_a_selection_builds_in_place_and_its_full_refresh_drops_the_old_generation(tiny, tmp_path: Path) -> None:
+    """`build --select` builds the published marts in place: in the shadow, its models would read
+    unselected parents of the previous generation. A full refresh of a selection drops the shadow's
+    copies of what it rebuilt, so the next refresh rebuilds them whole instead of catching up rows
+    computed by older model code."""
+    shadow = shadow_of("marts")
+    sessions = "SELECT sum(sessions) FROM {}.kpi_daily"
+    tables = "SELECT name FROM system.tables WHERE database = '{}'"
+    append_visit(tiny, tmp_path, "5,touch,2018-02-11 08:00:00,2018-02-11 08:03:00,2")
+    assert run_dbt("build")
+    published, previous = (tiny.query(sessions.format(s)).result_rows[0][0] for s in ("marts", shadow))
+    assert published == previous + 1  # the shadow holds the generation before the new visit
+    assert run_dbt("run", select="kpi_daily", full_refresh=True)
+    assert tiny.query(sessions.format("marts")).result_rows[0][0] == published  # from the published parents
+    assert "kpi_daily" not in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}
+    assert run_dbt("build")  # kpi_daily rebuilt whole in the shadow, then published
+    assert tiny.query(sessions.format("marts")).result_rows[0][0] == published
+    assert "kpi_daily" in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}
