@@ -26,7 +26,7 @@ inner join (
 
 {# Per customer with orders before the as-of date: as_of_date, uid, recency_days, frequency, monetary
    and the consent flags. With the default as-of date (the day after the last order) every order
-   counts, so int_customer_profiles (one row per buyer with int_buyers' totals and the flags) answers
+   counts, so customer_profiles_base (one row per buyer with int_buyers' totals and the flags) answers
    without aggregating fct_orders again or joining the customers list. #}
 {% macro rfm_measures() -%}
 {%- if var('rfm_as_of_date') %}
@@ -40,7 +40,7 @@ inner join (
         any(p.sms_opt_in) as sms_opt_in,
         any(p.push_opt_in) as push_opt_in
     from {{ ref('fct_orders') }} as o
-    left join {{ ref('int_customer_profiles') }} as p on p.uid = o.uid
+    left join {{ ref('customer_profiles_base') }} as p on p.uid = o.uid
     where toDate(o.buy_ts) < as_of_date
     group by o.uid
 {%- else %}
@@ -53,7 +53,7 @@ inner join (
         email_opt_in,
         sms_opt_in,
         push_opt_in
-    from {{ ref('int_customer_profiles') }}
+    from {{ ref('customer_profiles_base') }}
     where orders > 0
 {%- endif %}
 {%- endmacro %}

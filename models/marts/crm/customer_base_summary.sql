@@ -12,6 +12,6 @@ select
     sum(profile_completeness) as profile_completeness_sum
 from (
     select p.*, {{ customer_activity('p') }}
-    from {{ ref('int_customer_profiles') }} as p
+    from {{ ref('customer_profiles_base') }} as p
 )
 group by registration_month, city, activity_status

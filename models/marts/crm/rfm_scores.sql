@@ -1,4 +1,4 @@
--- depends_on: {{ ref('fct_orders') }}, {{ ref('int_customer_profiles') }}
+-- depends_on: {{ ref('fct_orders') }}, {{ ref('customer_profiles_base') }}
 {{ config(engine='MergeTree()', order_by='uid', settings={'min_bytes_for_wide_part': 0}) }}
 -- Rewritten whole on every refresh (the as-of date moves): wide parts write it ~25% faster.
 -- RFM per customer with orders before the as-of date, with segment, macro-segment and the
