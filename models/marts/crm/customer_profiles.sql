@@ -24,7 +24,7 @@ select
     p.revenue as revenue,
     p.first_order_ts as first_order_ts,
     p.last_order_ts as last_order_ts,
-    {{ customer_activity('p') }},
+    {{ customer_activity('p', ref('fct_orders')) }},
     r.segment as segment,
     r.macro_segment as macro_segment,
     p.first_source_id as first_source_id,

@@ -5,7 +5,7 @@
 -- recommended action from seeds/rfm_segments.csv and the consent flags; no PII, for every role.
 -- Contacts (name, e-mail, phone) are joined at read time in marts.rfm_customers (CRM and Admin).
 with measures as (
-    {{ rfm_measures() }}
+    {{ rfm_measures(ref('fct_orders'), ref('customer_profiles_base')) }}
 ),
 scored as (
     {{ rfm_scored('measures', 'as_of_date') }}
