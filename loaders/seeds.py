@@ -15,7 +15,10 @@ REPO_DIR = Path(__file__).resolve().parents[1]
 
 def seed_path(name: str) -> Path:
     """The CSV of the dbt seed ``name``."""
-    return Path(os.environ.get(PROJECT_DIR_ENV, REPO_DIR)) / "seeds" / f"{name}.csv"
+    path = Path(os.environ.get(PROJECT_DIR_ENV, REPO_DIR)) / "seeds" / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"no dbt seed {path} (set {PROJECT_DIR_ENV} to the dbt project)")
+    return path
 
 
 def event_types() -> tuple[str, ...]:

@@ -116,6 +116,15 @@ def test_events_are_checked_against_the_event_types_seed(client, tmp_path: Path,
     assert quarantined == [(len(seed) + 3, "unknown event: teleport")]
 
 
+def test_events_without_the_event_types_seed_fail_with_a_clear_error(client, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ECOMLYTICS_PROJECT_DIR", str(tmp_path / "elsewhere"))
+    result = load_one(client, write(tmp_path / "events.csv", ["uid,ts,event", "1,2017-06-01 10:00:00,search"]))
+    assert (result.status, result.rows_loaded) == ("failed", 0)
+    assert result.error == (f"no dbt seed {tmp_path / 'elsewhere' / 'seeds' / 'event_types.csv'} "
+                            "(set ECOMLYTICS_PROJECT_DIR to the dbt project)")
+    assert rows(client, "SELECT count() FROM raw.events") == [(0,)]
+
+
 def test_each_bad_row_kind_is_quarantined_with_its_reason(client, tmp_path: Path) -> None:
     visits = write(tmp_path / "visits_log.csv", [
         VISITS_HEADER, *GOOD_VISITS,
