@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
           engine='MergeTree()', order_by='(day, source_id, device, os)') }}
-{% set days = days_set(changed_days()) %}
+{% set days = days_set(changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items'))) %}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
 -- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry
 -- uniqExact states so any roll-up (several days, channels, OSes) stays exact:
