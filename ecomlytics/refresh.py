@@ -28,8 +28,9 @@ class RefreshOutcome:
         return [result.file for result in self.loads if result.status == "failed"]
 
 
-def load_new_files(directory: Path | None, *, archive_loaded: bool = False) -> list:
-    """Load ``directory`` (if given and present) by `load --dir`'s rules; the result per file."""
+def load_new_files(directory: Path | None, *, archive_loaded: bool = False, label: str | None = None) -> list:
+    """Load ``directory`` (if given and present) by `load --dir`'s rules; the result per file, summed up
+    in one line headed ``label`` (default: the directory)."""
     from ecomlytics.warehouse import connect
     from loaders.inbox import archive_done
     from loaders.ingest import init_warehouse, load_files, tally, tally_line
@@ -39,7 +40,7 @@ def load_new_files(directory: Path | None, *, archive_loaded: bool = False) -> l
     client = connect()
     init_warehouse(client)
     loads = load_files(client, [], directory=directory, client_factory=connect)
-    console.print(f"{directory}: {tally_line(tally(loads))}")
+    console.print(f"{label or directory}: {tally_line(tally(loads))}")
     if archive_loaded:
         for path in archive_done(directory, loads):
             console.print(f"archived {path}")
@@ -58,7 +59,7 @@ def build_and_publish(*, verbose: bool = False, progress: bool = False) -> bool:
 
 
 def refresh(directory: Path | None, *, archive_loaded: bool = False, verbose: bool = False,
-            progress: bool = False) -> RefreshOutcome:
+            progress: bool = False, label: str | None = None) -> RefreshOutcome:
     """Load the new files of ``directory``, then build and publish the marts."""
-    loads = load_new_files(directory, archive_loaded=archive_loaded)
+    loads = load_new_files(directory, archive_loaded=archive_loaded, label=label)
     return RefreshOutcome(loads, build_and_publish(verbose=verbose, progress=progress))

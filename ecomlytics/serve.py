@@ -33,7 +33,7 @@ def refresh_once(inbox: Path | None, archive_loaded: bool = False) -> None:
     """Load new files from the inbox (idempotent by content) and rebuild the marts (refresh.py)."""
     from ecomlytics.refresh import refresh
 
-    refresh(inbox, archive_loaded=archive_loaded)
+    refresh(inbox, archive_loaded=archive_loaded, label="scheduled refresh, inbox")
 
 
 def start_refresher(app, every_min: int, inbox: Path | None, archive_loaded: bool = False) -> threading.Thread:

@@ -539,7 +539,7 @@ def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path
     from ecomlytics.warehouse import connect
 
     builds = []
-    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command: builds.append(command) or True)
+    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command, **_: builds.append(command) or True)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     orders = "Uid,Buy Ts,Revenue,order_id"
