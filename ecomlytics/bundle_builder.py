@@ -451,8 +451,8 @@ def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | Non
               "show_legend": True, "legend_type": "plain", "y_axis_format": fmt,
               "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False,
               **axis_titles(y_title or value_title(metrics[0], fmt), x_title, horizontal)}
-    if legend_right:
-        params["legend_orientation"] = "right"
+    if legend_right:  # the plot is narrower: month labels slanted, or they run into each other
+        params |= {"legend_orientation": "right", "xAxisLabelRotation": 45}
     if grain:
         params["time_grain_sqla"] = grain
         params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
