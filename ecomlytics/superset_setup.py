@@ -391,6 +391,8 @@ def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
                 if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' USD'
                     data["sql"] = data["sql"].replace(f"' {settings.currency()}'", f"' {CURRENCY_PLACEHOLDER}'")
                 text = yaml.safe_dump(data, sort_keys=False)
+            if name.startswith("charts/"):  # axis titles name the currency: "GMV (USD)"
+                text = text.replace(f"({settings.currency()})", f"({CURRENCY_PLACEHOLDER})")
             path.write_text(text)
             written += 1
     return written

@@ -108,3 +108,52 @@ def test_dashboard_texts_link_no_dashboard() -> None:
     theirs in the Dashboards menu): no dashboard's text links another one."""
     for path in sorted((ASSETS_DIR / "dashboards").glob("*.yaml")):
         assert "/superset/dashboard/" not in path.read_text(), path.name
+
+
+def test_every_dataset_column_has_a_readable_name() -> None:
+    """Table headers, legends and filter labels show a column's verbose name, the raw name without one
+    (the contacts table showed `email_consent`, `recency_days`): every column has one, unlike its name."""
+    missing = [(d["table_name"], c["column_name"]) for d in DATASETS.values() for c in d["columns"]
+               if not c.get("verbose_name") or c["verbose_name"] == c["column_name"]]
+    assert missing == []
+
+
+ECHARTS_XY = ("echarts_timeseries_bar", "echarts_timeseries_line")
+
+
+def test_value_axes_are_titled_with_their_unit() -> None:
+    """Every bar / line chart titles its value axis; a money axis names the configured currency."""
+    for chart in CHARTS.values():
+        if chart["viz_type"] not in ECHARTS_XY:
+            continue
+        title = chart["params"].get("y_axis_title")
+        assert title, chart["slice_name"]
+        money = any((m.get("currency") or {}).get("symbol") == CURRENCY_PLACEHOLDER
+                    for m in DATASETS[chart["dataset_uuid"]]["metrics"]
+                    if m["metric_name"] in chart["params"]["metrics"])
+        share = chart["params"].get("contributionMode") is not None  # shares of the total: percentages
+        assert (CURRENCY_PLACEHOLDER in title) == (money and not share), (chart["slice_name"], title)
+        if chart["params"]["y_axis_format"].endswith("%"):
+            assert title.endswith("%"), (chart["slice_name"], title)
+
+
+def test_kpi_tiles_show_no_change_against_the_previous_point() -> None:
+    """Superset's compare lag compares a tile's last point with the one before it, whatever lies between
+    (an empty week skipped, a week with little data): periods are compared in the Overview's table."""
+    tiles = [c for c in CHARTS.values() if c["viz_type"] == "big_number"]
+    assert len(tiles) >= 6
+    for tile in tiles:
+        assert not tile["params"].get("compare_lag"), tile["slice_name"]
+        assert tile["params"].get("subtitle") == "last complete week", tile["slice_name"]
+
+
+def test_top_and_bottom_tables_stay_under_their_row_limit() -> None:
+    """A table whose rows reach its row limit shows Superset's "row limit reached" warning: the top / bottom
+    SKU tables pick their 10 SKUs with a series limit under a larger row limit, and show product names."""
+    for name in ("Top 10 SKUs by GMV", "Bottom 10 SKUs by GMV"):
+        chart = next(c for c in CHARTS.values() if c["slice_name"] == name)
+        params, query = chart["params"], json.loads(chart["query_context"])["queries"][0]
+        assert params["series_limit"] == query["series_limit"] == 10, name
+        assert params["series_columns"] == query["series_columns"] == ["sku"], name
+        assert params["row_limit"] > 10 and query["row_limit"] > 10, name
+        assert "product_name" in params["groupby"], name

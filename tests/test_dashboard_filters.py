@@ -198,7 +198,8 @@ class Choice:
         from tests.superset_served import dataset_id
 
         # Consents: as the contacts table's own value list offers them (yes / no).
-        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary", "email_consent": "rfm_customers",
+        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary",
+                 "activity_label": "customer_base_summary", "email_consent": "rfm_customers",
                  "sms_consent": "rfm_customers", "push_consent": "rfm_customers"}[column]
         values = admin.get(f"{base}/api/v1/datasource/table/{dataset_id(admin, base, table)}/column/{column}/values/")
         options = values.json()["result"]

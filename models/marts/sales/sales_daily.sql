@@ -3,7 +3,8 @@
           projections=[
               {'name': 'by_channel_os_category',
                'query': 'select day, channel, os, category, sum(revenue), sum(units) group by day, channel, os, category'},
-              {'name': 'by_sku', 'query': 'select day, sku, category, sum(revenue), sum(units) group by day, sku, category'},
+              {'name': 'by_sku', 'query': 'select day, sku, product_name, category, sum(revenue), sum(units)'
+                                          ' group by day, sku, product_name, category'},
           ],
           settings={'lightweight_mutation_projection_mode': 'rebuild'}) }}
 {% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'))) %}
@@ -11,7 +12,7 @@
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
 -- any channel / OS / category filter; ClickHouse picks them itself and the result stays exact.
 -- Sales per day x category x SKU x first-touch source/device/OS x geography. Orders without item
--- lines show as category and SKU "unknown" with the order's revenue and one unit.
+-- lines show as category, SKU and product name "unknown" with the order's revenue and one unit.
 with lines as (
     select
         o.buy_ts as buy_ts,
@@ -27,6 +28,7 @@ with lines as (
         o.city as city,
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
+        if(i.order_id = o.order_id, i.product_name, '') as line_product_name,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
         if(i.order_id = o.order_id, toDecimal64(i.quantity * i.unit_price, 2), o.revenue) as line_revenue,
         greatest(o.refreshed_in, i.load_id) as load_id
@@ -44,6 +46,8 @@ select
     toDate(buy_ts) as day,
     toLowCardinality(category) as category,
     sku,
+    -- The SKU's product name, not part of the grain (the greatest of its lines' names if they differ).
+    toLowCardinality(if(max(line_product_name) = '', 'unknown', max(line_product_name))) as product_name,
     source_id,
     any(channel) as channel,
     any(channel_group) as channel_group,
