@@ -1,9 +1,10 @@
-"""Writes the initial Superset bundle (superset_assets/) from a compact description.
+"""Writes the Superset bundle (superset_assets/) from a compact description: its one writer.
 
-The committed YAML in superset_assets/ is what `ecomlytics serve` imports. This builder is how it
-was first generated: dashboards, charts (with saved query contexts, so the chart data API can run
-them), datasets with metrics, native filters and cross links. After editing dashboards in the UI,
-run `ecomlytics superset-export` instead, which writes Superset's own export over the YAML.
+The committed YAML in superset_assets/ is what `ecomlytics serve` imports, rendered here: dashboards,
+charts (with saved query contexts, so the chart data API can run them), datasets with metrics, native
+filters. A test keeps the committed files equal to this rendering. After editing dashboards in the UI,
+`ecomlytics superset-export` writes Superset's export elsewhere and lists the charts, datasets and
+dashboards that differ, setting by setting (bundle_diff.py): carry them into the description here.
 
     python -m ecomlytics.bundle_builder --warehouse chdb:///path/to/built/warehouse
 

@@ -353,8 +353,8 @@ def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
-    """Write Superset's own export of every asset over ``out_dir`` (the bundle in the repository).
+def export_bundle(app, out_dir: Path) -> int:
+    """Write Superset's own export of every asset to ``out_dir`` (superset-export compares it with the bundle).
 
     The database URI becomes the placeholder again and no password is written, so the bundle stays
     portable between the embedded warehouse and servers. Returns the number of files written.

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -157,3 +159,41 @@ def test_top_and_bottom_tables_stay_under_their_row_limit() -> None:
         assert params["series_columns"] == query["series_columns"] == ["sku"], name
         assert params["row_limit"] > 10 and query["row_limit"] > 10, name
         assert "product_name" in params["groupby"], name
+
+
+def test_an_edited_export_is_listed_setting_by_setting_against_the_bundle(tmp_path: Path) -> None:
+    """superset-export's comparison: an unedited copy equals the bundle (database ids and list order do
+    not count); an edited chart, a renamed dashboard and a removed chart are each listed."""
+    from ecomlytics.bundle_diff import compare
+    from ecomlytics.superset_setup import ASSETS_DIR
+
+    exported = tmp_path / "export"
+    shutil.copytree(ASSETS_DIR, exported)
+    assert compare(ASSETS_DIR, exported) == []
+    charts = sorted((exported / "charts").rglob("*.yaml"))
+    edited, removed = yaml.safe_load(charts[0].read_text()), yaml.safe_load(charts[1].read_text())
+    params = edited["params"] if isinstance(edited["params"], dict) else json.loads(edited["params"])
+    params["y_axis_title"] = "edited in the UI"
+    edited["params"] = json.dumps(params)  # as Superset exports it: JSON text
+    charts[0].write_text(yaml.safe_dump(edited))
+    charts[1].unlink()
+    dashboard_file = sorted((exported / "dashboards").rglob("*.yaml"))[0]
+    dashboard = yaml.safe_load(dashboard_file.read_text())
+    dashboard["dashboard_title"] = "Renamed"
+    position = dashboard["position"] if isinstance(dashboard["position"], dict) else json.loads(dashboard["position"])
+    dashboard["position"] = json.dumps(dict(reversed(position.items())))  # the order of keys only
+    dashboard_file.write_text(yaml.safe_dump(dashboard))
+    lines = {change.line() for change in compare(ASSETS_DIR, exported)}
+    assert lines == {f"changed  chart     {edited['slice_name']}: params.y_axis_title",
+                     f"removed  chart     {removed['slice_name']}",
+                     "changed  dashboard Renamed: dashboard_title"}
+
+
+def test_superset_export_never_writes_over_the_bundle() -> None:
+    from typer.testing import CliRunner
+
+    from ecomlytics.cli import app
+    from ecomlytics.superset_setup import ASSETS_DIR
+
+    result = CliRunner().invoke(app, ["superset-export", "--out", str(ASSETS_DIR)])
+    assert result.exit_code == 2 and "rendered from ecomlytics/bundle_builder.py" in result.output
