@@ -1,0 +1,43 @@
+{# Multi-touch attribution (docs/CONTRACT.md section 6): the models, the lookback window and the days
+   a refresh of attribution_daily recomputes. #}
+
+{# The five attribution models, in the order dashboards list them. #}
+{% macro attribution_models() -%}
+    {{- return(['first', 'last', 'linear', 'time_decay', 'position_based']) -}}
+{%- endmacro %}
+
+{% macro attribution_lookback_days() -%}
+    {{- return(var('attribution_lookback_days', 30) | int) -}}
+{%- endmacro %}
+
+{# Whether a session at `start_ts` is a touchpoint of an order at `buy_ts` (same buyer):
+   buy_ts - lookback <= start_ts <= buy_ts. #}
+{% macro is_touchpoint(start_ts, buy_ts) -%}
+    ({{ start_ts }} <= {{ buy_ts }} and {{ start_ts }} >= {{ buy_ts }} - toIntervalDay({{ attribution_lookback_days() }}))
+{%- endmacro %}
+
+{# Days whose attribution changes on a refresh: days of orders fct_orders rewrote (or replaced
+   orders left), and days of orders that a session from a newer load than the mart's watermark
+   falls into the lookback window of (a late or a new visit of their buyer). #}
+{% macro changed_attribution_days() -%}
+    (select * from {{ changed_order_days(items=false) }}
+     union distinct
+     select toDate(o.buy_ts) as day
+     from {{ ref('fct_orders') }} as o
+     inner join (
+         select uid, start_ts from {{ ref('stg_visits') }} where load_id > {{ mart_watermark() }}
+     ) as v on v.uid = o.uid
+     where o.uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ mart_watermark() }})
+       and {{ is_touchpoint('v.start_ts', 'o.buy_ts') }})
+{%- endmacro %}
+
+{# attribution_daily pre-hook: a changed day left with no order (its orders moved to other days)
+   produces no rows, so delete+insert would keep its old ones; delete them here. Nothing to delete
+   on a normal daily refresh (delete_where_any then issues no statement). #}
+{% macro delete_attribution_days_without_orders() -%}
+    {%- if is_incremental() -%}
+        {%- set days = days_set(changed_attribution_days()) -%}
+        {{- delete_where_any('day in ' ~ days ~ ' and day not in (select toDate(buy_ts) from ' ~ ref('fct_orders')
+                             ~ ' where toDate(buy_ts) in ' ~ days ~ ')') -}}
+    {%- endif -%}
+{%- endmacro %}
