@@ -68,6 +68,7 @@ credited as (
         load_id
     from credits
     array join arrayZip(sources, model_credits.2) as touch
+    where touch.2 > 0  -- first / last: the other touchpoints get nothing, and no row
 ),
 daily as (
     select
