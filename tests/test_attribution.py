@@ -11,7 +11,9 @@ import pytest
 from ecomlytics.build import run_dbt
 from loaders.ingest import load_files
 from tests.attribution_reference import MODELS, attribution_daily, roas_monthly, touchpoints
+from tests.chart_reference import channel_of
 from tests.reference_metrics import Reference
+from tests.superset_served import Served, chart_data, charts
 from tests.test_marts import built, frame  # noqa: F401 - `built`: the generated, built warehouse (module scope)
 from tests.test_marts_tiny import append_visit
 
@@ -148,3 +150,24 @@ def test_tiny_ties_lookback_and_orders_without_touchpoints(tiny, tmp_path: Path)
     assert credited(daily, "last", "2018-03-10") == {8: 1.0, 7: 1.0}
     assert credited(daily, "linear", "2018-03-15") == {9: 1.0}
     assert monthly[(monthly.model == "last")].set_index("source_id").roas[9] == pytest.approx(7.5 / 5)
+
+
+def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served) -> None:
+    """The Attribution dashboard's channel x model table, as Finance reads it through the chart-data
+    API, equals the pandas computation over the whole period; roles without it cannot open it."""
+    finance = served.session("finance")
+    assert finance.get(f"{served.base}/api/v1/dashboard/attribution").status_code == 200
+    assert served.session("crm").get(f"{served.base}/api/v1/dashboard/attribution").status_code in (403, 404)
+    ref = Reference(served.data)
+    monthly = roas_monthly(ref, attribution_daily(ref))
+    expected = (monthly.assign(channel=channel_of(monthly.source_id))
+                .groupby(["channel", "model"], as_index=False)[["orders", "revenue", "net_revenue", "costs"]].sum())
+    paid = expected.costs > 0
+    expected = expected.assign(roas=(expected.revenue / expected.costs).where(paid),
+                               net_roas=(expected.net_revenue / expected.costs).where(paid))
+    rows = pd.DataFrame(chart_data(finance, served.base, charts(finance, served.base)["Channels by attribution model"]))
+    got = rows.rename(columns={"credited_orders": "orders", "credited_revenue": "revenue",
+                               "credited_net_revenue": "net_revenue", "spend": "costs"})
+    assert len(got) == len(expected)
+    assert_frames_match(got, expected, ["channel", "model"], {"orders": 1e-6, "revenue": 1e-3, "net_revenue": 1e-3,
+                                                              "costs": 0.005, "roas": 1e-6, "net_roas": 1e-6})
