@@ -31,13 +31,3 @@
        and {{ is_touchpoint('v.start_ts', 'o.buy_ts') }})
 {%- endmacro %}
 
-{# attribution_daily pre-hook: a changed day left with no order (its orders moved to other days)
-   produces no rows, so delete+insert would keep its old ones; delete them here. Nothing to delete
-   on a normal daily refresh (delete_where_any then issues no statement). #}
-{% macro delete_attribution_days_without_orders() -%}
-    {%- if is_incremental() -%}
-        {%- set days = days_set(changed_attribution_days()) -%}
-        {{- delete_where_any('day in ' ~ days ~ ' and day not in (select toDate(buy_ts) from ' ~ ref('fct_orders')
-                             ~ ' where toDate(buy_ts) in ' ~ days ~ ')') -}}
-    {%- endif -%}
-{%- endmacro %}

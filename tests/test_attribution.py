@@ -87,12 +87,13 @@ VISITS = """Uid,Device,Start Ts,End Ts,Source Id
 2,desktop,2018-02-08 11:59:59,2018-02-08 12:00:00,8
 4,desktop,2018-01-01 09:00:00,2018-01-01 09:01:00,1
 """
-ORDERS = """Uid,Buy Ts,Revenue
-1,2018-03-10 12:00:00,100.00
-2,2018-03-10 12:00:00,10.00
-3,2018-03-15 08:00:00,7.50
-4,2018-03-20 18:00:00,5.00
+ORDERS = """order_id,Uid,Buy Ts,Revenue
+A1,1,2018-03-10 12:00:00,100.00
+A2,2,2018-03-10 12:00:00,10.00
+A3,3,2018-03-15 08:00:00,7.50
+A4,4,2018-03-20 18:00:00,5.00
 """
+MOVED = "A4,4,2018-03-21 18:00:00,5.00"  # the only order of Mar 20, corrected to the next day
 COSTS = """source_id,dt,costs
 2,2018-03-01,40.00
 3,2018-03-02,0.00
@@ -137,18 +138,24 @@ def test_tiny_ties_lookback_and_orders_without_touchpoints(tiny, tmp_path: Path)
 
     # Late visits: buyer 1's on Mar 8 leaves his first touch (and so his fct_orders row) as it was, so
     # only the visit can make the refresh recompute Mar 10; buyer 3's first visit, the day before
-    # the order, moves the Mar 15 order from source 0 to source 9.
+    # the order, moves the Mar 15 order from source 0 to source 9. A corrected order leaves Mar 20 empty.
     stamp = "SELECT refreshed_in FROM marts.fct_orders WHERE uid = 1"
     before = client.query(stamp).result_rows
     late = ["1,touch,2018-03-08 09:00:00,2018-03-08 09:05:00,8", "3,touch,2018-03-14 20:00:00,2018-03-14 20:05:00,9"]
     for line in late:
         append_visit(client, tmp_path, line)
+    correction = tmp_path / "correction"
+    correction.mkdir()
+    (correction / "orders_log.csv").write_text(f"{ORDERS.splitlines()[0]}\n{MOVED}\n")
+    assert all(r.status == "loaded" for r in load_files(client, [], directory=correction, quiet=True))
     (data / "visits_log.csv").write_text(VISITS + "\n".join(late) + "\n")
+    (data / "orders_log.csv").write_text(ORDERS.replace(ORDERS.splitlines()[-1], MOVED))
     assert run_dbt("build")
     assert client.query(stamp).result_rows == before
     daily, monthly = assert_marts_match_reference(client, Reference(data))
     assert credited(daily, "last", "2018-03-10") == {8: 1.0, 7: 1.0}
     assert credited(daily, "linear", "2018-03-15") == {9: 1.0}
+    assert credited(daily, "first", "2018-03-20") == {} and credited(daily, "first", "2018-03-21") == {0: 1.0}
     assert monthly[(monthly.model == "last")].set_index("source_id").roas[9] == pytest.approx(7.5 / 5)
 
 
