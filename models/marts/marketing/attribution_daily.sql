@@ -16,10 +16,12 @@ with orders as (
     from {{ ref('fct_orders') }}
     {% if is_incremental() %}where toDate(buy_ts) in {{ days }}{% endif %}
 ),
-sessions as (  -- the buyers' sessions only (raw.visits is sorted by uid)
+sessions as (  -- the buyers' sessions in the orders' window (fct_sessions is sorted and partitioned by start_ts)
     select uid, start_ts, source_id, load_id
-    from {{ ref('stg_visits') }}
+    from {{ ref('fct_sessions') }}
     where uid in (select uid from orders)
+      and start_ts >= (select min(buy_ts) from orders) - toIntervalDay({{ attribution_lookback_days() }})
+      and start_ts <= (select max(buy_ts) from orders)
 ),
 touchpoints as (  -- one row per order: its touchpoints, ordered
     select
