@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from ecomlytics.build import run_dbt
+from ecomlytics.superset_setup import ASSETS_DIR, ROLES
 from loaders.ingest import load_files
 from tests.attribution_reference import MODELS, attribution_daily, roas_monthly, touchpoints
 from tests.chart_reference import channel_of
@@ -157,6 +159,22 @@ def test_tiny_ties_lookback_and_orders_without_touchpoints(tiny, tmp_path: Path)
     assert credited(daily, "linear", "2018-03-15") == {9: 1.0}
     assert credited(daily, "first", "2018-03-20") == {} and credited(daily, "first", "2018-03-21") == {0: 1.0}
     assert monthly[(monthly.model == "last")].set_index("source_id").roas[9] == pytest.approx(7.5 / 5)
+
+
+def test_attribution_dashboard_compares_models_with_period_channel_and_model_filters() -> None:
+    """The committed bundle: every chart of the Attribution dashboard is in the scope of its Period,
+    Channel and Attribution model filters, its money carries the currency, and Finance may open it."""
+    board = yaml.safe_load((ASSETS_DIR / "dashboards" / "attribution.yaml").read_text())
+    on_board = {item["meta"]["chartId"] for item in board["position"].values()
+                if isinstance(item, dict) and item.get("type") == "CHART"}
+    filters = {f["name"]: f for f in board["metadata"]["native_filter_configuration"]}
+    assert set(filters) == {"Period", "Channel", "Attribution model"}
+    assert filters["Attribution model"]["targets"][0]["column"]["name"] == "model"
+    assert all(set(f["chartsInScope"]) == on_board and not f["scope"]["excluded"] for f in filters.values())
+    dataset = yaml.safe_load((ASSETS_DIR / "datasets" / "ecomlytics" / "roas_monthly.yaml").read_text())
+    money = {m["metric_name"] for m in dataset["metrics"] if (m.get("currency") or {}).get("symbol")}
+    assert money == {"credited_revenue", "credited_net_revenue", "spend"}
+    assert "attribution" in next(spec for spec in ROLES if spec.name == "Finance").dashboards
 
 
 def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served) -> None:
