@@ -128,7 +128,7 @@ def build(
     verbose: Annotated[bool, typer.Option("--verbose", help="dbt's node-by-node log instead of a progress line.")]
     = False,
 ) -> None:
-    """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
+    """Run `dbt build` (seeds, models, tests) and publish the marts all at once when every node passed."""
     from ecomlytics.build import run_dbt
     from ecomlytics.warehouse import connect
 

@@ -16,18 +16,19 @@
     ({{ start_ts }} <= {{ buy_ts }} and {{ start_ts }} >= {{ buy_ts }} - toIntervalDay({{ attribution_lookback_days() }}))
 {%- endmacro %}
 
-{# Days whose attribution changes on a refresh: days of orders fct_orders rewrote (or replaced
-   orders left), and days of orders that a session from a newer load than the mart's watermark
-   falls into the lookback window of (a late or a new visit of their buyer). #}
-{% macro changed_attribution_days() -%}
-    (select * from {{ changed_order_days(items=false) }}
+{# Days whose attribution changes on a refresh: days of `orders` (fct_orders) rewritten since the
+   mart's last refresh (or that replaced orders left), and days of orders that a session of `visits`
+   (uid, start_ts, load_id) from a newer load than the mart's watermark falls into the lookback
+   window of (a late or a new visit of their buyer). #}
+{% macro changed_attribution_days(orders, visits) -%}
+    (select * from {{ changed_order_days(orders) }}
      union distinct
      select toDate(o.buy_ts) as day
-     from {{ ref('fct_orders') }} as o
+     from {{ orders }} as o
      inner join (
-         select uid, start_ts from {{ ref('stg_visits') }} where load_id > {{ mart_watermark() }}
+         select uid, start_ts from {{ visits }} where load_id > {{ mart_watermark() }}
      ) as v on v.uid = o.uid
-     where o.uid in (select uid from {{ ref('stg_visits') }} where load_id > {{ mart_watermark() }})
+     where o.uid in (select uid from {{ visits }} where load_id > {{ mart_watermark() }})
        and {{ is_touchpoint('v.start_ts', 'o.buy_ts') }})
 {%- endmacro %}
 

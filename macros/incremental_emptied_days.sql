@@ -1,7 +1,7 @@
 {# Pre-hook of day-keyed delete+insert marts. dbt-clickhouse's delete+insert deletes only the days
    the new rows have, so a recomputed day left with no rows at all (its only order moved to another
    day, or left the mart) would keep its old rows. This deletes, among the model's `days` (a days
-   subquery such as changed_order_days()), those no row of `inputs` falls on any more; `inputs`:
+   subquery such as changed_order_days(ref('fct_orders'))), those no row of `inputs` falls on any more; `inputs`:
    (relation, day expression) pairs, the rows the model aggregates. On a normal daily refresh no such
    day exists and no statement is issued (delete_where_any). #}
 {% macro delete_days_left_empty(days, inputs) -%}

@@ -6,7 +6,7 @@
     order_by='(buy_ts, uid)',
     partition_by='toYYYYMM(buy_ts)',
     query_settings={'enable_materialized_cte': 1},
-    post_hook="{{ delete_superseded_orders() }}"
+    post_hook="{{ delete_superseded('order_id', 'refreshed_in') }}"
 ) }}
 -- One row per order, attributed to the buyer's first-touch channel, device and OS.
 -- Incremental (macros/incremental_days.sql): appends new or replaced orders and every order of buyers

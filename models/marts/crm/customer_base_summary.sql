@@ -11,7 +11,7 @@ select
     toUInt64(sum(push_opt_in)) as reachable_push,
     sum(profile_completeness) as profile_completeness_sum
 from (
-    select p.*, {{ customer_activity('p') }}
-    from {{ ref('int_customer_profiles') }} as p
+    select p.*, {{ customer_activity('p', ref('fct_orders')) }}
+    from {{ ref('customer_profiles_base') }} as p
 )
 group by registration_month, city, activity_status

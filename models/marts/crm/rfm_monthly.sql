@@ -16,7 +16,7 @@ with months as (
     )
     {% if is_incremental() %}
     -- NULL (no month) when no order changed
-    where snapshot_month >= {{ first_month_with_changed_orders() }}
+    where snapshot_month >= {{ first_month_with_changed_orders(ref('fct_orders')) }}
     {% endif %}
 ),
 measures as (

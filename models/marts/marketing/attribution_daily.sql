@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
           engine='MergeTree()', order_by='(day, model, source_id)',
-          pre_hook="{{ delete_days_left_empty(changed_attribution_days(), [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
-{% set days = days_set(changed_attribution_days()) %}
+          pre_hook="{{ delete_days_left_empty(changed_attribution_days(ref('fct_orders'), ref('stg_visits')),
+                                              [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
+{% set days = days_set(changed_attribution_days(ref('fct_orders'), ref('stg_visits'))) %}
 {% set half_life = var('attribution_half_life_days', 7) | float %}
 -- Orders, revenue and net revenue credited to sources per day of buy_ts, for each attribution model
 -- (docs/CONTRACT.md section 6). An order's touchpoints are its buyer's sessions with

@@ -6,8 +6,9 @@
               {'name': 'by_sku', 'query': 'select day, sku, category, sum(revenue), sum(units) group by day, sku, category'},
           ],
           settings={'lightweight_mutation_projection_mode': 'rebuild'},
-          pre_hook="{{ delete_days_left_empty(changed_order_days(), [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
-{% set days = days_set(changed_order_days()) %}
+          pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items')),
+                                              [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
+{% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'))) %}
 -- Two aggregate projections answer the Sales dashboard's charts (shares and trends by channel / OS /
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
 -- any channel / OS / category filter; ClickHouse picks them itself and the result stays exact.
