@@ -723,6 +723,7 @@ dormant share growing → win-back (see **RFM**).""", [
              bars("Activity of the base", cb, "contacts", "activity_label"),
              bars("Contacts by city", cb, "contacts", "city")],
         ], ("period", "city", "activity")),
+        attribution_dashboard(),
     ]
 
 
@@ -990,6 +991,54 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
             name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
             dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(with_period(chart)))
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
+
+
+# ---- Attribution (issue 17): channels credited by five attribution models (CONTRACT section 6) ----
+# roas_monthly holds costs beside the credited figures, so ROAS and the orders / revenue it divides come
+# from the same rows. Metric names differ from the columns: ClickHouse would read `costs` in
+# `sum(revenue) / sum(costs)` as the alias of a metric `sum(costs) AS costs` (an aggregate inside an aggregate).
+ATTRIBUTION_METRICS = {
+    "credited_orders": ("sum(orders)", ",.1f"),
+    "credited_revenue": ("sum(revenue)", ",.2f"),
+    "credited_net_revenue": ("sum(net_revenue)", ",.2f"),
+    "spend": ("sum(costs)", ",.2f"),
+    "roas": ("toFloat64(sum(revenue)) / nullIf(toFloat64(sum(costs)), 0)", ",.2f"),
+    "net_roas": ("toFloat64(sum(net_revenue)) / nullIf(toFloat64(sum(costs)), 0)", ",.2f"),
+}
+DATASETS["roas_monthly"] = ("month", ATTRIBUTION_METRICS)
+FILTER_COLUMNS["model"] = ("Attribution model", "model", "roas_monthly")
+MONEY_METRICS.update({"credited_revenue", "credited_net_revenue", "spend"})
+VERBOSE.update({
+    "credited_orders": "Orders (credited)", "credited_revenue": "Revenue (credited)",
+    "credited_net_revenue": "Net revenue (credited)", "roas": "ROAS", "net_roas": "Net ROAS",
+    "model": "Attribution model", "net_revenue": "Net revenue",
+})
+
+
+def attribution_dashboard() -> Dashboard:
+    r = "roas_monthly"
+    return Dashboard("attribution", "Attribution: channels by model, ROAS", """**What:** orders, revenue and
+ROAS per channel as five attribution models credit them: *first* / *last* touch, *linear*, *time decay*
+(half-life 7 days) and *position based* (40 / 20 / 40), over the buyer's sessions in the 30 days before each
+order (orders without one: channel *unknown*). ROAS = credited revenue / the channel's costs (empty without
+costs); net ROAS uses net revenue. Periods are whole months (costs are monthly). Pick models with
+**Attribution model**; never add figures of several models up.
+**Signals → actions:** a channel whose ROAS is high under *first* but low under *last* opens journeys that
+others close → judge it on assisted revenue, not last click · ROAS below 1 under every model → cut or rebuild
+the channel · net ROAS far below ROAS → refunds, tax or shipping eat the channel's revenue.""", [
+        [table("Channels by attribution model", r, ["channel", "model"],
+               ["credited_revenue", "credited_net_revenue", "credited_orders", "spend", "roas", "net_roas"],
+               limit=200, width=12, height=60,
+               colours=[colour("roas", "<", 1, RED), colour("roas", ">=", 1, GREEN)])],
+        [timeseries("ROAS by channel and model", r, ["roas"], "channel", None, ["model"], kind="bar", width=6,
+                    fmt=",.2f", horizontal=True),
+         timeseries("Net ROAS by channel and model", r, ["net_roas"], "channel", None, ["model"], kind="bar",
+                    width=6, fmt=",.2f", horizontal=True)],
+        [timeseries("Orders by channel and model (credited)", r, ["credited_orders"], "channel", None, ["model"],
+                    kind="bar", width=6, horizontal=True),
+         timeseries("Revenue by channel and model (credited)", r, ["credited_revenue"], "channel", None, ["model"],
+                    kind="bar", width=6, horizontal=True)],
+    ], ("period", "channel", "model"))
 
 
 def exposures_yaml() -> dict:

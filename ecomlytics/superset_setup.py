@@ -47,7 +47,7 @@ class RoleSpec:
 ROLES = (
     RoleSpec("Analyst", ("*",), sql_lab=True),
     RoleSpec("Marketing", ("marketing", "sales", "cohorts", "overview"), sql_lab=True, landing="marketing"),
-    RoleSpec("Finance", ("overview", "sales", "marketing")),
+    RoleSpec("Finance", ("overview", "sales", "marketing", "attribution")),
     RoleSpec("CRM", ("rfm", "rfm-contacts", "customer-base"), pii=True, landing="rfm"),
     RoleSpec("Executive", ("overview",)),
 )

@@ -20,7 +20,7 @@ MARTS = [
     "fct_sessions", "fct_orders", "dim_customers", "activity_daily", "activity_weekly", "activity_monthly",
     "kpi_daily", "sales_daily", "retention_monthly", "ltv_monthly", "marketing_monthly", "romi_cohorts",
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
-    "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily",
+    "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily", "attribution_daily", "roas_monthly",
 ]
 INTERMEDIATE = ["int_first_touch", "int_buyers"]  # incremental too; the marts read them
 

@@ -20,7 +20,7 @@ from tests.superset_served import REPO, Served, chart_data, charts, dataset_id
 ARTIFACTS = REPO / "tests" / "artifacts"
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
 SLUGS = ["overview", "sales", "users-conversion", "engagement-ttf", "cohorts", "marketing", "rfm", "rfm-contacts",
-         "customer-base"]
+         "customer-base", "attribution"]
 
 
 def test_every_chart_returns_data_through_the_chart_data_api(served: Served) -> None:
@@ -117,7 +117,8 @@ def test_weekly_kpis_follow_channel_and_os_filters_exactly(served: Served) -> No
 
 def test_roles_see_only_their_dashboards(served: Served) -> None:
     expected = {"marketing": {"marketing", "sales", "cohorts", "overview"}, "executive": {"overview"},
-                "crm": {"rfm", "rfm-contacts", "customer-base"}, "finance": {"overview", "sales", "marketing"},
+                "crm": {"rfm", "rfm-contacts", "customer-base"},
+                "finance": {"overview", "sales", "marketing", "attribution"},
                 "analyst": set(SLUGS) - {"rfm-contacts"}}
     for username, slugs in expected.items():
         session = served.session(username)

@@ -37,6 +37,7 @@ select
     o.uid as uid,
     o.buy_ts as buy_ts,
     o.revenue as revenue,
+    o.revenue as net_revenue,  -- until the money branch lands (issue 17): net revenue = revenue
     toUInt8(o.order_id = b.first_order_id) as is_first_order,
     b.first_order_ts as first_order_ts,
     toStartOfMonth(b.first_order_ts) as order_cohort_month,

@@ -1,5 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
-          engine='MergeTree()', order_by='(day, source_id, device, os)') }}
+          engine='MergeTree()', order_by='(day, source_id, device, os)',
+          pre_hook="{{ delete_days_left_empty(changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items')),
+                                              [(ref('fct_sessions'), 'toDate(start_ts)'), (ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
 {% set days = days_set(changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items'))) %}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
 -- and revenue by the buyer's first touch (the contract's attribution). Distinct counts carry

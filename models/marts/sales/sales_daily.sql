@@ -6,7 +6,9 @@
               {'name': 'by_sku', 'query': 'select day, sku, product_name, category, sum(revenue), sum(units)'
                                           ' group by day, sku, product_name, category'},
           ],
-          settings={'lightweight_mutation_projection_mode': 'rebuild'}) }}
+          settings={'lightweight_mutation_projection_mode': 'rebuild'},
+          pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items')),
+                                              [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
 {% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'))) %}
 -- Two aggregate projections answer the Sales dashboard's charts (shares and trends by channel / OS /
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
