@@ -20,6 +20,9 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 # Commands that run nodes from a parsed manifest; the manifest of the first is reused by later ones
 # in the same process (the serving process's scheduled refreshes) while the project is unchanged.
 MANIFEST_COMMANDS = {"build", "run", "test", "seed"}
+# Commands that build models: with publish (the default) into the shadow of the published databases,
+# swapped in when every node passed (ecomlytics/publish.py).
+PUBLISHING_COMMANDS = {"build", "run"}
 PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
 _manifests: dict[tuple, object] = {}
 
@@ -82,7 +85,8 @@ def cached_manifest(project: str, base_args: list[str]):
             result = dbtRunner().invoke(["parse", *base_args, "--quiet"])
         if not result.success:
             return None
-        _manifests.clear()  # one project state at a time
+        if len(_manifests) >= 2:  # builds (shadow vars) and tests (none) alternate; older states go
+            _manifests.pop(next(iter(_manifests)))
         _manifests[key] = result.result
     return _manifests[key]
 
@@ -117,8 +121,17 @@ def _dbt_setup(vars: dict | None = None) -> tuple[str, list[str]]:
 
 def parse_project(vars: dict | None = None) -> bool:
     """Parse the dbt project now, so later builds in this process reuse the manifest; True if it parsed."""
-    project, base_args = _dbt_setup(vars)
+    project, base_args = _dbt_setup(build_vars("build", vars, publish=True))
     return cached_manifest(project, base_args) is not None
+
+
+def build_vars(command: str, vars: dict | None, publish: bool) -> dict | None:
+    """The vars of a dbt command: builds that publish send the marts to their shadow (publish.py)."""
+    if not publish or command.split()[0] not in PUBLISHING_COMMANDS:
+        return vars
+    from ecomlytics.publish import SHADOW_VARS
+
+    return {**SHADOW_VARS, **(vars or {})}
 
 
 class NodeProgress:
@@ -174,16 +187,23 @@ def run_dbt(
     extra_args: list[str] | None = None,
     verbose: bool = False,
     progress: bool = False,
+    publish: bool = True,
 ) -> bool:
     """Run a dbt command (build, run, test, seed, docs generate ...); True when it succeeded.
 
-    Quiet by default (dbt prints errors and failed tests only; every node's result is in dbt.log);
-    ``progress`` shows a live line of nodes done, ``verbose`` dbt's own node log.
+    ``build`` and ``run`` build the marts in their shadow and publish them all at once when every node
+    passed (``publish=False`` or a ``select``: in place, as a plain ``dbt build``). Quiet by default (dbt prints
+    errors and failed tests only; every node's result is in dbt.log); ``progress`` shows a live line of
+    nodes done, ``verbose`` dbt's own node log.
     """
     from contextlib import nullcontext
 
     from dbt.cli.main import dbtRunner
 
+    # A selection builds in place: its models would read unselected parents from the shadow, which holds
+    # the previous generation of the marts.
+    vars = build_vars(command, vars, publish and not select)
+    publishing = vars is not None and "shadow_suffix" in vars
     project, base_args = _dbt_setup(vars)
     args = [*command.split(), *base_args]
     if full_refresh:
@@ -214,4 +234,22 @@ def run_dbt(
 
         Console(stderr=True).print(f"dbt {command} {state}: {tracker.done} nodes, {tracker.failed} failed "
                                    f"(node log: {state_dir() / 'dbt' / 'logs' / 'dbt.log'})")
+    if publishing and result.success:
+        return publish_results(result.result.results, full_refresh=full_refresh)
+    if full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:
+        from ecomlytics.publish import drop_shadow_twins
+        from ecomlytics.warehouse import connect
+
+        drop_shadow_twins(connect(), result.result.results)
     return bool(result.success)
+
+
+def publish_results(results: list, *, full_refresh: bool) -> bool:
+    """Swap what a shadow build built into the published databases; nothing when a node failed."""
+    from ecomlytics.publish import built_relations, publish, run_failed
+    from ecomlytics.warehouse import connect
+
+    if run_failed(results):
+        return False
+    publish(connect(), built_relations(results), refill_shadow=full_refresh)
+    return True

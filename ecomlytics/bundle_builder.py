@@ -1,9 +1,10 @@
-"""Writes the initial Superset bundle (superset_assets/) from a compact description.
+"""Writes the Superset bundle (superset_assets/) from a compact description: its one writer.
 
-The committed YAML in superset_assets/ is what `ecomlytics serve` imports. This builder is how it
-was first generated: dashboards, charts (with saved query contexts, so the chart data API can run
-them), datasets with metrics, native filters and cross links. After editing dashboards in the UI,
-run `ecomlytics superset-export` instead, which writes Superset's own export over the YAML.
+The committed YAML in superset_assets/ is what `ecomlytics serve` imports, rendered here: dashboards,
+charts (with saved query contexts, so the chart data API can run them), datasets with metrics, native
+filters. A test keeps the committed files equal to this rendering. After editing dashboards in the UI,
+`ecomlytics superset-export` writes Superset's export elsewhere and lists the charts, datasets and
+dashboards that differ, setting by setting (bundle_diff.py): carry them into the description here.
 
     python -m ecomlytics.bundle_builder --warehouse chdb:///path/to/built/warehouse
 
@@ -414,15 +415,19 @@ AXIS_TIME_FORMATS = {"P1D": "%d %b %Y", "P1W": "%d %b %Y", "P1M": "%b %Y"}
 
 def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: str = "P1W", fmt: str | None = None,
                subheader: str = "", width: int = 2) -> Chart:
-    """A KPI tile: with x, a trend line and the change against the previous period."""
+    """A KPI tile: with x, the last complete week's value over the weekly trend line.
+
+    No change in %: Superset's compare lag compares with the point ``lag`` rows before, whatever the
+    period (an empty week is skipped, a week with little data gives a huge %). Periods are compared in
+    the Overview's comparison table (KPI_COMPARE_SQL): same length and last year, "n/a" when empty."""
     params = {"metric": metric, "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": fmt or
               "SMART_NUMBER", "time_format": "smart_date"}
     if x is None:
         params |= {"subheader": subheader}
         return Chart(title, ds, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
-    params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "compare_lag": 1,
-               "compare_suffix": "vs previous week", "show_trend_line": True, "start_y_axis_at_zero": True,
-               "rolling_type": "None"}
+    params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "subtitle": "last complete week",
+               "subtitle_font_size": 0.15, "show_trend_line": True, "start_y_axis_at_zero": True,
+               "rolling_type": "None", "show_timestamp": True}
     # No saved orderby on the axis: Superset would write ORDER BY <its SQL> (week), not its label (Week),
     # which ClickHouse refuses beside GROUP BY Week. The tile orders its points itself.
     query: dict = {"columns": [axis(x, grain)], "metrics": [metric]}
@@ -438,11 +443,17 @@ def big_number(title: str, ds: str, metric: str, x: str | None = None, grain: st
 def timeseries(title: str, ds: str, metrics: list[str], x: str, grain: str | None = "P1W",
                groupby: list[str] | None = None,
                kind: str = "line", stack: bool = False, width: int = 6, fmt: str = "SMART_NUMBER",
-               limit: int = 10000, sort_x: bool = False, horizontal: bool = False) -> Chart:
-    """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value."""
+               limit: int = 10000, sort_x: bool = False, horizontal: bool = False, y_title: str | None = None,
+               x_title: str | None = None, legend_right: bool = False) -> Chart:
+    """A line / bar chart; ``sort_x`` orders a categorical x axis by its labels instead of by value.
+    The value axis is titled with its unit (``y_title``, default from the metric); ``legend_right``: one
+    series per line beside the plot, for many series (a legend on top would page them)."""
     params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
               "show_legend": True, "legend_type": "plain", "y_axis_format": fmt,
-              "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False}
+              "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False,
+              **axis_titles(y_title or value_title(metrics[0], fmt), x_title, horizontal)}
+    if legend_right:  # the plot is narrower: month labels slanted, or they run into each other
+        params |= {"legend_orientation": "right", "xAxisLabelRotation": 45}
     if grain:
         params["time_grain_sqla"] = grain
         params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
@@ -462,10 +473,11 @@ def bars(title: str, ds: str, metric: str, groupby: str, width: int = 4, share: 
          fmt: str = "SMART_NUMBER") -> Chart:
     """Horizontal bars by category, largest first, values on the bars: names stay whole where a donut's
     outside labels were cut ("Paid social...", "Churn: 5..."). ``share``: each bar as a share of the total."""
+    value = f"Share of {verbose(metric)}, %" if share else value_title(metric, fmt)
     params = {"x_axis": groupby, "metrics": [metric], "groupby": [], "orientation": "horizontal",
               "x_axis_sort": metric, "x_axis_sort_asc": True, "show_value": True, "show_legend": False,
               "row_limit": 50, "y_axis_format": ".1%" if share else fmt, "rich_tooltip": True, "zoomable": False,
-              "truncateXAxis": False}
+              "truncateXAxis": False, **axis_titles(value, horizontal=True)}
     if share:
         params["contributionMode"] = "column"
     return Chart(title, ds, "echarts_timeseries_bar", params, width, height,
@@ -491,15 +503,26 @@ def colour(metric: str, operator: str, value: float, hex_colour: str) -> dict:
 
 
 def table(title: str, ds: str, groupby: list[str], metrics: list[str], limit: int = 10, ascending: bool = False,
-          width: int = 6, colours: list[dict] | None = None, height: int = 50) -> Chart:
-    """An aggregated table ordered by its first metric; ``colours``: conditional formatting rules."""
-    params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": limit,
+          width: int = 6, colours: list[dict] | None = None, height: int = 50, top_of: str | None = None) -> Chart:
+    """An aggregated table ordered by its first metric; ``colours``: conditional formatting rules.
+
+    ``top_of``: the table shows the top (bottom with ``ascending``) ``limit`` values of that column by
+    the first metric, through Superset's series limit (a sub-query picks them), under a row limit ten
+    times larger. A table whose rows reach its row limit shows a "row limit reached" warning, and a
+    top 10 cut by ``row_limit: 10`` always does."""
+    row_limit, top = limit, {}
+    if top_of:
+        row_limit = 10 * limit
+        top = {"series_columns": [top_of], "series_limit": limit, "series_limit_metric": metrics[0],
+               "order_desc": not ascending}
+    params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": row_limit,
               "order_desc": not ascending, "timeseries_limit_metric": metrics[0], "include_search": False,
-              "table_timestamp_format": "smart_date", "allow_render_html": False}
+              "table_timestamp_format": "smart_date", "allow_render_html": False, **top}
     if colours:  # no cell bars beside them: a long bar on a high CAC read as one more "good" colour
         params |= {"conditional_formatting": colours, "show_cell_bars": False}
     return Chart(title, ds, "table", params, width, height,
-                 {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": limit})
+                 {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": row_limit,
+                  **top})
 
 
 def raw_table(title: str, ds: str, columns: list[str], limit: int = 10000, width: int = 12,
@@ -554,9 +577,9 @@ def dashboards() -> list[Dashboard]:
     k, w, cb = "kpi_daily", "kpi_weekly", "customer_base_summary"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
-session and units sold: tiles show the last complete week against the week before, with the weekly trend;
-the table compares the whole Period with the period of the same length before it and with the same dates a
-year earlier ("n/a" where that period is not wholly inside the data).
+session and units sold: tiles show the last complete week over the weekly trend; the table compares the
+whole Period with the period of the same length before it and with the same dates a year earlier ("n/a"
+where that period is not wholly inside the data).
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments.""", [
@@ -583,8 +606,10 @@ storefronts, cross-sell and bundles.""", [
             [timeseries("GMV by category, monthly (MoM, seasonality)", "sales_daily", ["gmv"], "day", "P1M",
                         ["category"], width=8),
              bars("GMV by OS", "sales_daily", "gmv", "os")],
-            [table("Top 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"]),
-             table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "category"], ["gmv", "units"], ascending=True)],
+            [table("Top 10 SKUs by GMV", "sales_daily", ["sku", "product_name", "category"], ["gmv", "units"],
+                   top_of="sku"),
+             table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "product_name", "category"], ["gmv", "units"],
+                   ascending=True, top_of="sku")],
         ], ("period", "channel", "category", "os")),
         Dashboard("users-conversion", "Users & conversion", """**What:** DAU / WAU / MAU and growth, sticky
 factor, sessions by OS, conversion lines.
@@ -594,12 +619,13 @@ fix and roll out gradually.""", [
             [big_number("Sticky factor (DAU/WAU)", "kpi_headline", "sticky_wau", fmt=".1%", width=3),
              big_number("Sticky factor (DAU/MAU)", "kpi_headline", "sticky_mau", fmt=".1%", width=3),
              big_number("Users", w, "users", "week", width=3), big_number("Buyers", w, "buyers", "week", width=3)],
-            [timeseries("DAU", "activity_daily", ["dau"], "day", "P1D", width=4),
-             timeseries("WAU", "activity_weekly", ["wau"], "week", "P1W", width=4),
-             timeseries("MAU", "activity_monthly", ["mau"], "month", "P1M", width=4)],
+            [timeseries("DAU", "activity_daily", ["dau"], "day", "P1D", width=4, y_title="Users"),
+             timeseries("WAU", "activity_weekly", ["wau"], "week", "P1W", width=4, y_title="Users"),
+             timeseries("MAU", "activity_monthly", ["mau"], "month", "P1M", width=4, y_title="Users")],
             [timeseries("Sessions by OS, weekly", k, ["sessions"], "day", "P1W", ["os"], kind="bar", stack=True),
              timeseries("Conversion (orders / users), buyer and session conversion, weekly", w,
-                        ["conversion", "buyer_conversion", "session_conversion"], "week", "P1W", fmt=".2%")],
+                        ["conversion", "buyer_conversion", "session_conversion"], "week", "P1W", fmt=".2%",
+                        y_title="Conversion, %")],
         ], ("period", "channel", "os")),
         Dashboard("engagement-ttf", "Engagement & time to first order", """**What:** active users, session
 length (mean / median / mode) and how long traffic takes to the first order.
@@ -652,7 +678,7 @@ payback within 6 months → shift budget to it.""", [
                        colour("romi_6m", "<", 0, RED), colour("romi_6m", ">", 0, GREEN),
                        colour("payback_month", "≤", 5, GREEN)])],
             [timeseries("Costs by source, monthly", "marketing_monthly", ["costs"], "month", "P1M", ["channel"],
-                        kind="bar", stack=True),
+                        kind="bar", stack=True, legend_right=True),
              # One line (all channels, or those the Channel filter selects) instead of one per source:
              # per-channel CAC is in the scorecard.
              timeseries("CAC, monthly (channels in the filter, all by default)", "marketing_monthly", ["cac"],
@@ -660,7 +686,7 @@ payback within 6 months → shift budget to it.""", [
             [heatmap("ROMI by cohort and age", "romi_cohorts", "age_month", COHORT, "romi", ".0%", width=12)],
             [timeseries("Customer flow: new / returning / reactivated / churned", "customer_flow_monthly",
                         ["new", "returning", "reactivated", "churned"], "month", "P1M", kind="bar", stack=True,
-                        width=12)],
+                        width=12, y_title="Buyers")],
         ], ("period", "channel")),
         Dashboard("rfm", "RFM segmentation", """**What:** the customer base by RFM (recency, frequency, monetary
 with exact quantiles): segment and macro-segment shares, monthly dynamics and the recommended action per
@@ -694,9 +720,10 @@ dormant share growing → win-back (see **RFM**).""", [
              big_number("Reachable by push", cb, "reachable_push", fmt=".1%", width=2),
              big_number("Profile completeness", cb, "profile_completeness", fmt=".1%", width=4)],
             [timeseries("Registrations by month", cb, ["contacts"], "registration_month", "P1M", kind="bar", width=4),
-             bars("Activity of the base", cb, "contacts", "activity_status"),
+             bars("Activity of the base", cb, "contacts", "activity_label"),
              bars("Contacts by city", cb, "contacts", "city")],
-        ], ("period", "city")),
+        ], ("period", "city", "activity")),
+        attribution_dashboard(),
     ]
 
 
@@ -709,6 +736,7 @@ FILTER_COLUMNS = {  # filter -> (label, column, dataset the values come from)
     "segment": ("Segment", "segment", "rfm_summary"),
     "macro_segment": ("Macro-segment", "macro_segment", "rfm_summary"),
     "city": ("City", "city", "customer_base_summary"),
+    "activity": ("Activity", "activity_label", "customer_base_summary"),
     **{f"{channel}_consent": (f"{label} consent", f"{channel}_consent", "rfm_customers")
        for channel, label in CONSENTS.items()},
 }
@@ -776,6 +804,27 @@ def currency_of(metric: str) -> dict | None:
     return {"symbol": CURRENCY_PLACEHOLDER, "symbolPosition": "suffix"} if metric in MONEY_METRICS else None
 
 
+def value_title(metric: str, fmt: str) -> str:
+    """A value axis's title: the metric with its unit where the tick labels do not show it (money in
+    the configured currency, percentages); durations tick as "3m 20s", counts name what is counted."""
+    if metric in MONEY_METRICS:
+        return f"{verbose(metric)} ({CURRENCY_PLACEHOLDER})"
+    if fmt.endswith("%"):
+        return f"{verbose(metric)}, %"
+    return verbose(metric)
+
+
+def axis_titles(value: str, category: str | None = None, horizontal: bool = False) -> dict:
+    """Echarts axis-title params: ``value`` on the value axis, ``category`` on the other. A vertical value
+    axis has its title on top (short titles: it is centred on the axis line); horizontal bars' value axis
+    has it centred under the ticks (at the axis's end it was cut by the chart's edge)."""
+    titles = {"y_axis_title": value, "y_axis_title_position": "Left" if horizontal else "Top",
+              "y_axis_title_margin": 30 if horizontal else 15}
+    if category:
+        titles |= {"x_axis_title": category, "x_axis_title_margin": 30}
+    return titles
+
+
 # Readable names for metrics and columns (dataset verbose names: chart legends, table headers,
 # tooltips). Anything not listed reads as its name with spaces, capitalized.
 VERBOSE = {
@@ -809,14 +858,11 @@ VERBOSE = {
     "same_period_last_year": "Same period last year", "change_vs_last_year": "Change vs last year",
     "age_month": "Age (months)", "lifetime_month": "Lifetime month",
     "spend": "Spend", "acquired": "New buyers (first order)",
-    "payback_age": "Payback month", "buyers_6m": "Buyers of cohorts aged 6 months",
+    "payback_age": "Payback month", "email_consent": "E-mail consent", "sms_consent": "SMS consent",
+    "push_consent": "Push consent", "activity_label": "Activity", "activity_status": "Activity status",
+    "product_name": "Product", "buyers_6m": "Buyers of cohorts aged 6 months",
     "gross_profit_6m": "Gross profit at 6 months", "costs_6m": "Costs of cohorts aged 6 months",
 }
-
-
-# Superset's CSV download names columns by their verbose names: the CRM contacts export keeps the
-# column names a mailing tool's import is mapped to (customer_id, email, phone, ...).
-EXPORT_DATASETS = {"rfm_customers"}
 
 
 def verbose(name: str) -> str:
@@ -835,7 +881,7 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
         "metrics": [{"metric_name": name, "verbose_name": verbose(name), "metric_type": None,
                      "expression": sql, "description": None, "d3format": fmt, "currency": currency_of(name),
                      "extra": {}, "warning_text": None} for name, (sql, fmt) in metrics.items()],
-        "columns": [{"column_name": name, "verbose_name": None if table in EXPORT_DATASETS else verbose(name),
+        "columns": [{"column_name": name, "verbose_name": verbose(name),
                      "is_dttm": ch_type.startswith(("Date", "Nullable(Date")), "is_active": True,
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),
@@ -945,6 +991,54 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
             name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
             dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(with_period(chart)))
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, {}))
+
+
+# ---- Attribution (issue 17): channels credited by five attribution models (CONTRACT section 6) ----
+# roas_monthly holds costs beside the credited figures, so ROAS and the orders / revenue it divides come
+# from the same rows. Metric names differ from the columns: ClickHouse would read `costs` in
+# `sum(revenue) / sum(costs)` as the alias of a metric `sum(costs) AS costs` (an aggregate inside an aggregate).
+ATTRIBUTION_METRICS = {
+    "credited_orders": ("sum(orders)", ",.1f"),
+    "credited_revenue": ("sum(revenue)", ",.2f"),
+    "credited_net_revenue": ("sum(net_revenue)", ",.2f"),
+    "spend": ("sum(costs)", ",.2f"),
+    "roas": ("toFloat64(sum(revenue)) / nullIf(toFloat64(sum(costs)), 0)", ",.2f"),
+    "net_roas": ("toFloat64(sum(net_revenue)) / nullIf(toFloat64(sum(costs)), 0)", ",.2f"),
+}
+DATASETS["roas_monthly"] = ("month", ATTRIBUTION_METRICS)
+FILTER_COLUMNS["model"] = ("Attribution model", "model", "roas_monthly")
+MONEY_METRICS.update({"credited_revenue", "credited_net_revenue", "spend"})
+VERBOSE.update({
+    "credited_orders": "Orders (credited)", "credited_revenue": "Revenue (credited)",
+    "credited_net_revenue": "Net revenue (credited)", "roas": "ROAS", "net_roas": "Net ROAS",
+    "model": "Attribution model", "net_revenue": "Net revenue",
+})
+
+
+def attribution_dashboard() -> Dashboard:
+    r = "roas_monthly"
+    return Dashboard("attribution", "Attribution: channels by model, ROAS", """**What:** orders, revenue and
+ROAS per channel as five attribution models credit them: *first* / *last* touch, *linear*, *time decay*
+(half-life 7 days) and *position based* (40 / 20 / 40), over the buyer's sessions in the 30 days before each
+order (orders without one: channel *unknown*). ROAS = credited revenue / the channel's costs (empty without
+costs); net ROAS uses net revenue. Periods are whole months (costs are monthly). Pick models with
+**Attribution model**; never add figures of several models up.
+**Signals → actions:** a channel whose ROAS is high under *first* but low under *last* opens journeys that
+others close → judge it on assisted revenue, not last click · ROAS below 1 under every model → cut or rebuild
+the channel · net ROAS far below ROAS → refunds, tax or shipping eat the channel's revenue.""", [
+        [table("Channels by attribution model", r, ["channel", "model"],
+               ["credited_revenue", "credited_net_revenue", "credited_orders", "spend", "roas", "net_roas"],
+               limit=200, width=12, height=60,
+               colours=[colour("roas", "<", 1, RED), colour("roas", ">=", 1, GREEN)])],
+        [timeseries("ROAS by channel and model", r, ["roas"], "channel", None, ["model"], kind="bar", width=6,
+                    fmt=",.2f", horizontal=True),
+         timeseries("Net ROAS by channel and model", r, ["net_roas"], "channel", None, ["model"], kind="bar",
+                    width=6, fmt=",.2f", horizontal=True)],
+        [timeseries("Orders by channel and model (credited)", r, ["credited_orders"], "channel", None, ["model"],
+                    kind="bar", width=6, horizontal=True),
+         timeseries("Revenue by channel and model (credited)", r, ["credited_revenue"], "channel", None, ["model"],
+                    kind="bar", width=6, horizontal=True)],
+    ], ("period", "channel", "model"))
 
 
 def exposures_yaml() -> dict:

@@ -132,7 +132,7 @@ def build(
     verbose: Annotated[bool, typer.Option("--verbose", help="dbt's node-by-node log instead of a progress line.")]
     = False,
 ) -> None:
-    """Run `dbt build` (seeds, models, tests) against the configured warehouse."""
+    """Run `dbt build` (seeds, models, tests) and publish the marts all at once when every node passed."""
     from ecomlytics.build import run_dbt
     from ecomlytics.warehouse import connect
 
@@ -222,16 +222,32 @@ def clickhouse_config(
 
 @app.command("superset-export")
 def superset_export(
-    out: Annotated[Path | None, typer.Option(help="Bundle directory (default: the repository's superset_assets/).")]
+    out: Annotated[Path | None, typer.Option(help="Where to write Superset's export (default: STATE/superset/export).")]
     = None,
 ) -> None:
-    """Write the dashboards as edited in Superset's UI back to superset_assets/ (the source of truth)."""
+    """Export the dashboards as edited in Superset's UI and list what differs from superset_assets/.
+
+    superset_assets/ is rendered from ecomlytics/bundle_builder.py (its one writer): make the listed
+    changes there and render it again (README, Editing dashboards).
+    """
+    from ecomlytics.bundle_diff import compare
     from ecomlytics.serve import create_superset_app
+    from ecomlytics.settings import state_dir
     from ecomlytics.superset_setup import ASSETS_DIR, export_bundle, migrate_metadata
 
+    out = out or state_dir() / "superset" / "export"
+    if out.resolve() == ASSETS_DIR.resolve():
+        console.print("[red]--out:[/] superset_assets/ is rendered from ecomlytics/bundle_builder.py; export "
+                      "elsewhere and carry the listed changes into the builder", soft_wrap=True)
+        raise typer.Exit(code=2)
     migrate_metadata()
-    written = export_bundle(create_superset_app(), out or ASSETS_DIR)
-    console.print(f"[green]{written} files[/] written to {out or ASSETS_DIR}")
+    written = export_bundle(create_superset_app(), out)
+    console.print(f"[green]{written} files[/] written to {out}")
+    changes = compare(ASSETS_DIR, out)
+    for change in changes:
+        console.print(change.line(), markup=False, highlight=False)
+    console.print(f"{len(changes)} asset(s) differ from {ASSETS_DIR}" if changes else
+                  f"the export equals {ASSETS_DIR}")
 
 
 class ExportFormat(StrEnum):

@@ -52,7 +52,9 @@ def human(value: float | None, kind: str, currency: str = "") -> str:
         return f"{value * 100:.1f}%"
     if kind == "count":
         return f"{value:,.0f}"
-    return f"{value:,.2f} {currency}".rstrip()
+    if kind == "money":
+        return f"{value:,.2f} {currency}".rstrip()
+    return f"{value:,.2f}"  # a plain number, e.g. sessions per user
 
 
 def print_headline(client: Client, console: Console | None = None) -> None:

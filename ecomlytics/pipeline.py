@@ -49,24 +49,20 @@ def run_pipeline(
     bi_dsn: str | None = None, verbose: bool = False, end: date | None = None,
 ) -> None:
     """Run every step of the main job; raises on the first failing step."""
-    from ecomlytics.build import run_dbt
     from ecomlytics.headline import print_headline
+    from ecomlytics.refresh import RefreshOutcome, build_and_publish, load_new_files
     from ecomlytics.warehouse import close_all, config, connect
-    from loaders.ingest import init_warehouse, load_files
 
     data_dir = data if data is not None else ensure_sample_data(users, days, end or default_end())
     console.rule(f"[bold]2/4 loading[/] {data_dir} -> {config().redacted()}")
-    client = connect()
-    init_warehouse(client)
-    results = load_files(client, [], directory=data_dir, client_factory=connect)
-    failed = [r for r in results if r.status == "failed"]
-    if failed:
-        raise SystemExit(f"{len(failed)} file(s) failed to load: " + ", ".join(str(r.file) for r in failed))
-
-    console.rule("[bold]3/4 building marts[/] (dbt build)")
-    if not run_dbt("build", verbose=verbose, progress=True):
+    outcome = RefreshOutcome(load_new_files(data_dir))
+    if outcome.failed_files:
+        raise SystemExit(f"{len(outcome.failed_files)} file(s) failed to load: "
+                         + ", ".join(str(path) for path in outcome.failed_files))
+    console.rule("[bold]3/4 building marts[/] (dbt build, published all at once)")
+    if not build_and_publish(verbose=verbose, progress=True):
         raise SystemExit("dbt build failed: see the log above")
-    print_headline(client)
+    print_headline(connect())
 
     # Hand the embedded engine over: Superset opens its own clients in this process.
     close_all()

@@ -30,25 +30,10 @@ def create_superset_app():
 
 
 def refresh_once(inbox: Path | None, archive_loaded: bool = False) -> None:
-    """Load new files from the inbox (idempotent by content) and rebuild the marts.
+    """Load new files from the inbox (idempotent by content) and rebuild the marts (refresh.py)."""
+    from ecomlytics.refresh import refresh
 
-    The inbox follows `ecomlytics load --dir`'s rules: every file is logged as loaded, skipped,
-    failed or unknown (name matches no input); a failed or unknown file does not stop the refresh.
-    """
-    from ecomlytics.build import run_dbt
-    from ecomlytics.warehouse import connect
-    from loaders.inbox import archive_done
-    from loaders.ingest import load_files, tally, tally_line
-
-    if inbox is not None and inbox.is_dir():
-        results = load_files(connect(), [], directory=inbox)
-        counts = tally(results)
-        console.print(f"scheduled refresh, inbox: {tally_line(counts)}")
-        if archive_loaded:
-            for path in archive_done(inbox, results):
-                console.print(f"archived {path}")
-    if not run_dbt("build"):
-        console.print("[red]scheduled refresh: dbt build failed[/]")
+    refresh(inbox, archive_loaded=archive_loaded, label="scheduled refresh, inbox")
 
 
 def start_refresher(app, every_min: int, inbox: Path | None, archive_loaded: bool = False) -> threading.Thread:

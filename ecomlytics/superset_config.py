@@ -112,6 +112,11 @@ SQL_QUERY_MUTATOR = refuse_unsafe_sql
 MUTATE_AFTER_SPLIT = False  # checked once per query, before Superset splits it into statements
 install_sqlalchemy_guard()
 
+# A scheduled refresh publishes the marts between two statements, never during one (publish.py).
+from ecomlytics.publish import install_reader_lock  # noqa: E402
+
+install_reader_lock()
+
 # CRM contacts as a CSV mailing tools import as is (contacts_download.py); Superset's CSV escaping stays on.
 from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa: E402
 

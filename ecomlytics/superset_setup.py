@@ -47,7 +47,7 @@ class RoleSpec:
 ROLES = (
     RoleSpec("Analyst", ("*",), sql_lab=True),
     RoleSpec("Marketing", ("marketing", "sales", "cohorts", "overview"), sql_lab=True, landing="marketing"),
-    RoleSpec("Finance", ("overview", "sales", "marketing")),
+    RoleSpec("Finance", ("overview", "sales", "marketing", "attribution")),
     RoleSpec("CRM", ("rfm", "rfm-contacts", "customer-base"), pii=True, landing="rfm"),
     RoleSpec("Executive", ("overview",)),
 )
@@ -353,8 +353,8 @@ def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
-    """Write Superset's own export of every asset over ``out_dir`` (the bundle in the repository).
+def export_bundle(app, out_dir: Path) -> int:
+    """Write Superset's own export of every asset to ``out_dir`` (superset-export compares it with the bundle).
 
     The database URI becomes the placeholder again and no password is written, so the bundle stays
     portable between the embedded warehouse and servers. Returns the number of files written.
@@ -391,6 +391,8 @@ def export_bundle(app, out_dir: Path = ASSETS_DIR) -> int:
                 if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' USD'
                     data["sql"] = data["sql"].replace(f"' {settings.currency()}'", f"' {CURRENCY_PLACEHOLDER}'")
                 text = yaml.safe_dump(data, sort_keys=False)
+            if name.startswith("charts/"):  # axis titles name the currency: "GMV (USD)"
+                text = text.replace(f"({settings.currency()})", f"({CURRENCY_PLACEHOLDER})")
             path.write_text(text)
             written += 1
     return written

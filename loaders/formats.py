@@ -1,6 +1,7 @@
 """Recognise an input file: its format, delimiter, header and how its columns map to the contract.
 
-Only the header is read here (in Python); the rows are parsed by ClickHouse. Header names match
+All format probing is here: the name, the magic bytes, a CSV's header line (read in Python) and a
+Parquet file's schema (read by the engine); the rows are parsed by ClickHouse. Header names match
 case-insensitively with spaces, dashes and underscores treated alike (`Start Ts` = `start_ts` =
 `START-TS`); unknown columns are ignored, missing optional ones get defaults, a missing required
 one rejects the file.
@@ -12,9 +13,12 @@ import gzip
 import hashlib
 import re
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from clickhouse_connect.driver.client import Client
+
+from loaders.lines import sql_string
 from loaders.schema import INPUTS, InputSpec
 
 PARQUET_MAGIC = b"PAR1"
@@ -46,11 +50,16 @@ class Probe:
     delimiter: str  # CSV only
     header: tuple[str, ...]  # the file's own column names, in file order
     positions: dict[str, int]  # contract column -> index in header (present columns only)
+    source_types: dict[str, str] = field(default_factory=dict)  # Parquet only: header name -> engine type
 
     @property
     def source_names(self) -> dict[str, str]:
         """contract column -> the file's own header name."""
         return {col: self.header[i] for col, i in self.positions.items()}
+
+    @property
+    def compressed(self) -> bool:
+        return is_gzip(self.path)
 
 
 def normalise(name: str) -> str:
@@ -59,6 +68,19 @@ def normalise(name: str) -> str:
 
 
 SUFFIXES = (".csv.gz", ".csv", ".parquet")
+
+
+def is_parquet(path: Path) -> bool:
+    return path.name.lower().endswith(".parquet")
+
+
+def is_gzip(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
+def first_line(message: str) -> str:
+    """The first line of an error message (the engine's messages run long), for load results."""
+    return message.strip().splitlines()[0][:500] if message.strip() else "unknown error"
 
 
 def kind_from_name(path: Path) -> str | None:
@@ -120,22 +142,41 @@ def _split_header(line: str) -> tuple[str, list[str]]:
     return delimiter, [field.strip().strip('"').strip() for field in line.split(delimiter)]
 
 
-def probe(path: Path, kind: str, parquet_columns: list[str] | None = None) -> Probe:
-    """Identify the file's format and map its header onto the contract columns of ``kind``."""
+def parquet_schema(client: Client, path: Path) -> dict[str, str]:
+    """A Parquet file's columns and their types, as the engine reads them."""
+    with open(path, "rb") as handle:
+        if handle.read(4) != PARQUET_MAGIC:
+            raise InputError(path, "not a Parquet file (missing PAR1 magic bytes)")
+    try:
+        rows = client.query(f"DESCRIBE TABLE file({sql_string(str(path))}, 'Parquet')").result_rows
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(path, f"not a readable Parquet file: {first_line(str(exc))}") from exc
+    return {row[0]: row[1] for row in rows}
+
+
+def probe_file(client: Client, path: Path, kind: str) -> Probe:
+    """probe(), reading a Parquet file's schema through the engine (``client``)."""
+    return probe(path, kind, parquet_schema(client, path) if is_parquet(path) else None)
+
+
+def probe(path: Path, kind: str, parquet_types: dict[str, str] | None = None) -> Probe:
+    """Identify the file's format and map its header onto the contract columns of ``kind``.
+
+    ``parquet_types``: a Parquet file's schema (``parquet_schema``), column name -> engine type."""
     spec = INPUTS[kind]
     if not path.is_file():
         raise InputError(path, "no such file")
     with open(path, "rb") as handle:
         magic = handle.read(4)
     name = path.name.lower()
-    if name.endswith(".parquet"):
+    if is_parquet(path):
         if magic != PARQUET_MAGIC:
             raise InputError(path, "not a Parquet file (missing PAR1 magic bytes)")
-        if parquet_columns is None:
+        if parquet_types is None:
             raise InputError(path, "Parquet schema could not be read")
-        fmt, delimiter, header = "Parquet", ",", parquet_columns
+        fmt, delimiter, header = "Parquet", ",", list(parquet_types)
     elif name.endswith((".csv", ".csv.gz")):
-        compressed = name.endswith(".gz")
+        compressed = is_gzip(path)
         if compressed and magic[:2] != GZIP_MAGIC:
             raise InputError(path, "not a gzip file")
         if magic == PARQUET_MAGIC:
@@ -164,4 +205,4 @@ def probe(path: Path, kind: str, parquet_columns: list[str] | None = None) -> Pr
             path,
             f"missing required column(s) {', '.join(missing)} for {kind} (header: {', '.join(header)})",
         )
-    return Probe(path, spec, fmt, delimiter, tuple(header), positions)
+    return Probe(path, spec, fmt, delimiter, tuple(header), positions, parquet_types or {})

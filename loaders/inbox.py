@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loaders.ingest import LoadResult
+from loaders.load_log import LoadResult
 
 ARCHIVE_DIR = "archive"
 DONE = ("loaded", "skipped")  # skipped = the same content is already in the warehouse

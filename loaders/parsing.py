@@ -7,7 +7,9 @@ in Python.
 
 from __future__ import annotations
 
-from loaders.schema import EVENT_TYPES, Column, InputSpec
+from loaders.lines import sql_string
+from loaders.schema import Column, InputSpec
+from loaders.seeds import event_types
 
 # Accepted timestamp shapes: 'YYYY-MM-DD HH:MM:SS', ISO 8601 'YYYY-MM-DDTHH:MM:SS', 'DD.MM.YYYY HH:MM'.
 # Parsed and stored in UTC so no time-zone shift ever happens (the values are naive business time).
@@ -102,7 +104,7 @@ def reason_expr(spec: InputSpec, text: dict[str, str], value: dict[str, str],
     if spec.kind == "visits":
         checks.append((f"{value['end_ts']} < {value['start_ts']}", "'End Ts earlier than Start Ts'"))
     if spec.kind == "events":
-        allowed = ", ".join(f"'{e}'" for e in EVENT_TYPES)
+        allowed = ", ".join(sql_string(e) for e in event_types())
         checks.append((f"{value['event']} NOT IN ({allowed})", f"concat('unknown event: ', {text['event']})"))
     parts = ", ".join(f"{cond}, {msg}" for cond, msg in checks)
     return f"multiIf({parts}, '')"

@@ -213,17 +213,6 @@ INPUTS: dict[str, InputSpec] = {
     )
 }
 
-EVENT_TYPES = (
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "begin_checkout",
-    "purchase",
-)
-
-
 def table_ddl(spec: InputSpec, database: str = RAW_DB, table: str | None = None) -> str:
     """CREATE TABLE for an input's raw table (or a staging copy of it)."""
     cols = ",\n  ".join(f"`{c.name}` {c.ch_type}" for c in spec.columns)

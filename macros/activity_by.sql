@@ -1,6 +1,7 @@
-{# Activity per period: distinct users (count and exact mergeable state), sessions, mean length.
+{# Activity per period of `sessions` (fct_sessions: uid, start_ts, duration_s, load_id): distinct
+   users (count and exact mergeable state), sessions, mean length.
    Incremental by period: only periods with sessions from new loads are recomputed. #}
-{% macro activity_by(period_expr, period_name, users_name) -%}
+{% macro activity_by(sessions, period_expr, period_name, users_name) -%}
 select
     {{ period_expr }} as {{ period_name }},
     toUInt64(uniqExact(uid)) as {{ users_name }},
@@ -8,9 +9,9 @@ select
     toUInt64(count()) as sessions,
     avg(duration_s) as avg_session_s,
     max(load_id) as load_id
-from {{ ref('fct_sessions') }}
+from {{ sessions }}
 {% if is_incremental() %}
-where {{ period_expr }} in {{ new_session_periods(period_expr) }}
+where {{ period_expr }} in {{ new_load_periods(sessions, period_expr) }}
 {% endif %}
 group by {{ period_name }}
 {%- endmacro %}

@@ -1,4 +1,5 @@
-{# Incremental bookkeeping.
+{# Incremental bookkeeping. Every macro here takes the relations and columns it reads as arguments;
+   what is specific to one model (which inputs make its rows change, its hooks) is in that model.
 
    Facts: fct_sessions appends new visits and rewrites only users whose first session changed;
    fct_orders rewrites new or replaced orders and the orders of buyers whose attribution (first
@@ -7,10 +8,16 @@
 
    Day-keyed marts (delete+insert by day/week/month) carry load_id = the highest load / refresh
    id among the rows they aggregate, so max(load_id) of a mart is its watermark: a refresh
-   recomputes only the periods that rows with a higher id touch (or that a replaced order left). #}
+   recomputes only the periods that rows with a higher id touch (or that a replaced order left).
+
+   Why watermarks and not a lookback window (say, the last three days): inputs arrive late and out
+   of order (a visit of last month, an order corrected onto another day, orders reloaded under
+   another uid), so what a refresh must recompute can lie on any past day; a window misses it, or
+   must span all history. The few compile-time run_query calls below each say what they decide. #}
 
 {# The value of max(column) in this incremental model, read once when the model is compiled, i.e.
-   before any pre-hook changes the table (0 on a first or full build). #}
+   before any pre-hook changes the table (0 on a first or full build). run_query: the watermark is
+   a fact of the stored table, which no window of days can stand for. #}
 {% macro incremental_watermark(column) -%}
     {%- if execute and is_incremental() -%}
         {%- set value = run_query('select max(' ~ column ~ ') from ' ~ this).columns[0].values()[0] -%}
@@ -34,43 +41,47 @@
     (select distinct {{ period_expr }} from {{ relation }} where load_id > {{ mart_watermark() }})
 {%- endmacro %}
 
-{# Periods whose sessions-based figures change: periods of sessions from new loads. #}
-{% macro new_session_periods(period_expr) -%}
-    {{- new_load_periods(ref('fct_sessions'), period_expr) -}}
-{%- endmacro %}
-
-{# Days whose order-based figures change: days of orders fct_orders rewrote since the mart's last
-   refresh, the days replaced orders left, days of orders that are no longer (or not) sales from
-   loads since or whose buyer's first touch changed (cancelled orders, counted by it) and the days
-   such orders left, and (items=true, for marts with units) days of orders with new
-   item lines. `watermark`: a literal (models whose pre-hook deletes rows, see
-   incremental_watermark) or, by default, the mart's max(load_id) read when the query runs. #}
-{% macro changed_order_days(items=true, watermark=none) -%}
+{# Days whose order-based figures change: days of `orders` (fct_orders: buy_ts, refreshed_in,
+   replaced_day) rewritten since the mart's last refresh, the days replaced orders left, and, when
+   `items` (item lines: order_id, load_id) is given, days of orders with new item lines; when
+   `amounts` (int_order_amounts: order_id, uid, buy_ts, replaced_day, is_sale, load_id) is given,
+   days of orders that are no longer (or not) sales from loads since (they leave `orders`) and the
+   days such orders left, and, with `first_touch` (int_first_touch: uid, visits_load_id), days of
+   non-sales whose buyer's first touch changed (cancelled orders, counted by it).
+   `watermark`: a literal (models whose pre-hook deletes rows, see incremental_watermark) or, by
+   default, the mart's max(load_id) read when the query runs. #}
+{% macro changed_order_days(orders, items=none, watermark=none, amounts=none, first_touch=none) -%}
     {%- set watermark = mart_watermark() if watermark is none else watermark -%}
     (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))])) as day
-     from {{ ref('fct_orders') }}
+     from {{ orders }}
      where refreshed_in > {{ watermark }}
-     {%- if items %}
-        or order_id in (select order_id from {{ ref('stg_order_items') }} where load_id > {{ watermark }})
+     {%- if items is not none %}
+        or order_id in (select order_id from {{ items }} where load_id > {{ watermark }})
      {%- endif %}
+     {%- if amounts is not none %}
      union all
      select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))]))
-     from {{ ref('int_order_amounts') }}
+     from {{ amounts }}
      where is_sale = 0 and (load_id > {{ watermark }}
-                            or uid in (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})))
+     {%- if first_touch is not none %}
+                            or uid in (select uid from {{ first_touch }} where visits_load_id > {{ watermark }})
+     {%- endif %})
+     {%- endif -%})
 {%- endmacro %}
 
-{# The earliest month of a day changed_order_days (no item lines) reports against this model's
+{# The earliest month of a day changed_order_days (no item lines; `amounts`, `first_touch` as there) reports against this model's
    watermark, read at compile time so that a pre-hook deleting rows before the body runs does not
    move it; NULL if no order changed. #}
-{% macro first_month_with_changed_orders() -%}
-    (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(items=false, watermark=incremental_watermark('load_id')) }})
+{% macro first_month_with_changed_orders(orders, amounts=none, first_touch=none) -%}
+    (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(orders, watermark=incremental_watermark('load_id'),
+                                                                      amounts=amounts, first_touch=first_touch) }})
 {%- endmacro %}
 
 {# The dates a `days` subquery (changed_days(), changed_order_days()) returns, read once when the
    model is compiled, as a literal set: a model filtering several CTEs by them runs the subquery
    once, and the engine prunes by the literal days. Same result: the model's own table is the only
-   input that changes between compiling and running it, and `days` reads it before any write. #}
+   input that changes between compiling and running it, and `days` reads it before any write.
+   run_query: the days are those the new loads touch, anywhere in history, not the last few. #}
 {% macro days_set(days) -%}
     {%- if execute and is_incremental() -%}
         {#- rows, not columns: an empty result has no columns (a refresh with nothing new) -#}
@@ -85,74 +96,65 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# Days to recompute in marts that combine sessions and orders per day. #}
-{% macro changed_days() -%}
-    (select * from {{ new_session_periods('toDate(start_ts)') }} union distinct select * from {{ changed_order_days() }})
+{# Days to recompute in marts that combine `sessions` (start_ts, load_id) and `orders` (see
+   changed_order_days, with its `items`, `amounts` and `first_touch`) per day. #}
+{% macro changed_days(sessions, orders, items, amounts=none, first_touch=none) -%}
+    (select * from {{ new_load_periods(sessions, 'toDate(start_ts)') }}
+     union distinct select * from {{ changed_order_days(orders, items, amounts=amounts, first_touch=first_touch) }})
 {%- endmacro %}
 
-{# Users whose first session is a visit from a load after `watermark`: new users, and users a late
-   visit moved earlier (visits are append-only, so a first session changes only that way;
-   int_first_touch keeps the first visit's load id, see int_first_touch.sql). #}
-{% macro users_with_new_first_session(watermark) -%}
-    (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})
-{%- endmacro %}
-
-{# Cohort cells (cohort x months since) that sessions from loads after `watermark` (default: this
+{# Cohort cells (cohort x months since) that rows of `sessions` (fct_sessions: load_id,
+   is_first_session, visit_cohort_month, start_ts) from loads after `watermark` (default: this
    model's, read at compile time) can change: cohorts from the earliest cohort month of a first
    session among them on (new users; users a late visit moved earlier, whose former cohort is
    later), and every cohort's cell for a month they fall on. False when no new session arrived. #}
-{% macro cohort_cells_with_new_sessions(cohort_month, activity_month, watermark=none) -%}
+{% macro cohort_cells_with_new_sessions(sessions, cohort_month, activity_month, watermark=none) -%}
     {%- set watermark = incremental_watermark('load_id') if watermark is none else watermark -%}
-    ({{ cohort_month }} >= (select minOrNull(visit_cohort_month) from {{ ref('fct_sessions') }}
+    ({{ cohort_month }} >= (select minOrNull(visit_cohort_month) from {{ sessions }}
                          where load_id > {{ watermark }} and is_first_session = 1)
-     or {{ activity_month }} in (select toStartOfMonth(start_ts) from {{ ref('fct_sessions') }} where load_id > {{ watermark }}))
+     or {{ activity_month }} in (select toStartOfMonth(start_ts) from {{ sessions }} where load_id > {{ watermark }}))
 {%- endmacro %}
 
 {# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a
-   big table even when it deletes nothing, and on a normal daily refresh nothing needs deleting. #}
+   big table even when it deletes nothing, and on a normal daily refresh nothing needs deleting.
+   run_query: whether to issue the statement at all is decided before it runs. #}
 {% macro delete_where_any(condition) -%}
     {%- if is_incremental() and run_query('select count() from ' ~ this ~ ' where ' ~ condition).columns[0].values()[0] > 0 -%}
         delete from {{ this }} where {{ condition }}
     {%- endif -%}
 {%- endmacro %}
 
-{# fct_sessions pre-hook: users whose first session changed lose their rows, rewritten whole by the
-   model; only after a late visit (see late_visits_since). #}
-{% macro delete_sessions_of_users_with_new_first_session() -%}
-    {%- if is_incremental() -%}
-        {%- set watermark = incremental_watermark('load_id') -%}
-        {%- if late_visits_since(watermark) -%}
-            {{- delete_where_any('load_id <= ' ~ watermark ~ ' and uid in ' ~ users_with_new_first_session(watermark)) -}}
-        {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{# Whether a visit from a load after `watermark` starts no later than the newest visit loaded up to
-   it. Visits are append-only, so only such a late visit can move an existing user's first session;
-   a daily drop of new days has none, and the per-user checks and rewrites are skipped. False when
-   no visit arrived (minOrNull). #}
-{% macro late_visits_since(watermark) -%}
+{# Whether `relation` (an append-only input with load_id) has a row from a load after `watermark`
+   whose `ts_column` is no later than `bound`, a scalar SQL expression (default: the newest
+   `ts_column` loaded up to the watermark). A daily drop of new days has no such late row, so the
+   models that check this skip their per-user comparisons and rewrites. False when no row arrived.
+   run_query: the answer picks the SQL a model runs; a late row may belong to any past day, so no
+   lookback window can tell. #}
+{% macro late_rows_since(relation, ts_column, watermark, bound=none) -%}
     {%- if execute and is_incremental() -%}
-        {%- set check = 'select (select minOrNull(start_ts) from ' ~ ref('stg_visits') ~ ' where load_id > ' ~ watermark
-                        ~ ') <= (select max(start_ts) from ' ~ ref('stg_visits') ~ ' where load_id <= ' ~ watermark ~ ')' -%}
+        {%- set bound = bound or '(select max(' ~ ts_column ~ ') from ' ~ relation ~ ' where load_id <= ' ~ watermark ~ ')' -%}
+        {%- set check = 'select (select minOrNull(' ~ ts_column ~ ') from ' ~ relation ~ ' where load_id > ' ~ watermark
+                        ~ ') <= ' ~ bound -%}
         {{- return(run_query(check).columns[0].values()[0] == 1) -}}
     {%- else -%}
         {{- return(false) -}}
     {%- endif -%}
 {%- endmacro %}
 
-{# fct_orders pre-hook: orders a load since the last refresh made no longer sales (a reload as
-   cancelled) go; changed_order_days reports their days. #}
-{% macro delete_orders_no_longer_sales() -%}
+{# Pre-hook of a model keyed by `key` whose rows leave when a newer load (after the model's max
+   `version`) marks them gone: rows whose key is in `gone` (a relation: key, load_id) from such a
+   load go (fct_orders: orders a reload made no longer sales). #}
+{% macro delete_gone_since(key, gone, version) -%}
     {%- if is_incremental() -%}
-        {{- delete_where_any('order_id in (select order_id from ' ~ ref('int_order_amounts') ~ ' where is_sale = 0 and load_id > '
-                             ~ incremental_watermark('refreshed_in') ~ ')') -}}
+        {{- delete_where_any(key ~ ' in (select ' ~ key ~ ' from ' ~ gone ~ ' where load_id > '
+                             ~ incremental_watermark(version) ~ ')') -}}
     {%- endif -%}
 {%- endmacro %}
 
-{# fct_orders post-hook: older versions of orders this refresh rewrote (same order_id) go. #}
-{% macro delete_superseded_orders() -%}
-    {%- set newest = '(select max(refreshed_in) from ' ~ this ~ ')' -%}
-    {{- delete_where_any('refreshed_in < ' ~ newest ~ ' and order_id in (select order_id from ' ~ this
-                         ~ ' where refreshed_in = ' ~ newest ~ ')') -}}
+{# Post-hook of a model that appends new versions of rows: older versions (a lower `version`) of the
+   `key`s this run wrote (the newest `version`) go. #}
+{% macro delete_superseded(key, version) -%}
+    {%- set newest = '(select max(' ~ version ~ ') from ' ~ this ~ ')' -%}
+    {{- delete_where_any(version ~ ' < ' ~ newest ~ ' and ' ~ key ~ ' in (select ' ~ key ~ ' from ' ~ this
+                         ~ ' where ' ~ version ~ ' = ' ~ newest ~ ')') -}}
 {%- endmacro %}

@@ -25,13 +25,14 @@ inner join (
 {%- endmacro %}
 
 {# Per customer with orders before the as-of date: as_of_date, uid, recency_days, frequency, monetary
-   and the consent flags. With the default as-of date (the day after the last order) every order
-   counts, so int_customer_profiles (one row per buyer with int_buyers' totals and the flags) answers
-   without aggregating fct_orders again or joining the customers list. #}
-{% macro rfm_measures() -%}
+   and the consent flags, from `orders` (fct_orders: uid, buy_ts, revenue) and `profiles`
+   (customer_profiles_base: one row per customer with its order totals and consent flags). With the
+   default as-of date (the day after the last order) every order counts, so `profiles` answers
+   without aggregating the orders again or joining the customers list. #}
+{% macro rfm_measures(orders, profiles) -%}
 {%- if var('rfm_as_of_date') %}
     select
-        {{ rfm_as_of_date() }} as as_of_date,
+        {{ rfm_as_of_date(orders) }} as as_of_date,
         o.uid as uid,
         toUInt32(dateDiff('day', toDate(max(o.buy_ts)), as_of_date)) as recency_days,
         toUInt64(count()) as frequency,
@@ -39,13 +40,13 @@ inner join (
         any(p.email_opt_in) as email_opt_in,
         any(p.sms_opt_in) as sms_opt_in,
         any(p.push_opt_in) as push_opt_in
-    from {{ ref('fct_orders') }} as o
-    left join {{ ref('int_customer_profiles') }} as p on p.uid = o.uid
+    from {{ orders }} as o
+    left join {{ profiles }} as p on p.uid = o.uid
     where toDate(o.buy_ts) < as_of_date
     group by o.uid
 {%- else %}
     select
-        {{ rfm_as_of_date() }} as as_of_date,
+        {{ rfm_as_of_date(orders) }} as as_of_date,
         uid,
         toUInt32(dateDiff('day', toDate(last_order_ts), as_of_date)) as recency_days,
         orders as frequency,
@@ -53,7 +54,7 @@ inner join (
         email_opt_in,
         sms_opt_in,
         push_opt_in
-    from {{ ref('int_customer_profiles') }}
+    from {{ profiles }}
     where orders > 0
 {%- endif %}
 {%- endmacro %}
@@ -67,20 +68,20 @@ inner join (
     {{- 'net_revenue' if var('rfm_monetary') == 'net' else 'revenue' -}}
 {%- endmacro %}
 
-{# The RFM as-of date: dbt var rfm_as_of_date, default the day after the last order date. #}
-{% macro rfm_as_of_date() -%}
+{# The RFM as-of date: dbt var rfm_as_of_date, default the day after the last order date of `orders`. #}
+{% macro rfm_as_of_date(orders) -%}
 {%- if var('rfm_as_of_date') -%}
     toDate('{{ var("rfm_as_of_date") }}')
 {%- else -%}
-    (select toDate(max(buy_ts)) + 1 from {{ ref('fct_orders') }})
+    (select toDate(max(buy_ts)) + 1 from {{ orders }})
 {%- endif -%}
 {%- endmacro %}
 
-{# A customer's activity at the RFM as-of date, as two columns of `alias` (a row with orders and
-   last_order_ts): days_since_last_order and activity_status. #}
-{% macro customer_activity(alias) -%}
+{# A customer's activity at the RFM as-of date (see rfm_as_of_date, `orders`), as two columns of
+   `alias` (a row with orders and last_order_ts): days_since_last_order and activity_status. #}
+{% macro customer_activity(alias, orders) -%}
     if({{ alias }}.orders > 0,
-       toInt32(dateDiff('day', toDate({{ alias }}.last_order_ts), {{ rfm_as_of_date() }})), null)
+       toInt32(dateDiff('day', toDate({{ alias }}.last_order_ts), {{ rfm_as_of_date(orders) }})), null)
         as days_since_last_order,
     toLowCardinality(multiIf({{ alias }}.orders = 0, 'never_ordered', days_since_last_order <= 30, 'active_30d',
                              days_since_last_order <= 90, 'active_90d', 'dormant')) as activity_status

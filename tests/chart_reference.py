@@ -20,6 +20,7 @@ from tests.superset_served import REPO
 
 CHANNELS = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("source_id").channel
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
+ACTIVITY_LABELS = pd.read_csv(REPO / "seeds" / "activity_statuses.csv").set_index("activity_status").activity_label
 
 
 def channel_of(source_id: pd.Series) -> pd.Series:
@@ -46,6 +47,7 @@ class Selection:
     os: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
     city: tuple[str, ...] = ()
+    activity_label: tuple[str, ...] = ()
     segment: tuple[str, ...] = ()
     macro_segment: tuple[str, ...] = ()
     email_consent: tuple[str, ...] = ()
@@ -101,6 +103,7 @@ class ChartReference:
     def items(self) -> pd.DataFrame:
         raw = pd.read_csv(self.ref.data_dir / "order_items.csv", dtype=str, keep_default_na=False)
         df = pd.DataFrame({"order_id": raw.order_id, "sku": raw.sku, "category": raw.category,
+                           "product_name": raw.product_name if "product_name" in raw else "",
                            "quantity": pd.to_numeric(raw.quantity, errors="coerce"),
                            "unit_price": pd.to_numeric(raw.unit_price, errors="coerce")})
         ok = df.quantity.notna() & df.unit_price.notna() & (df.quantity >= 0) & (df.unit_price >= 0)
@@ -109,7 +112,9 @@ class ChartReference:
         df["quantity"] = df.quantity.astype(int)
         # unit_price is in the order's currency: converted at the order's rate (contract section 9)
         exact = df.assign(unit_price=raw.unit_price[df.index].map(Decimal))
-        df["line_revenue"] = lines_in_base(exact, self.ref.orders.set_index("order_id").rate).astype(float)
+        # Orders without an order_id (the warehouse generates one) have no item lines: left out of the lookup.
+        rate = self.ref.orders[self.ref.orders.order_id != ""].set_index("order_id").rate
+        df["line_revenue"] = lines_in_base(exact, rate).astype(float)
         return df
 
     @cached_property
@@ -217,8 +222,14 @@ class ChartReference:
         return expected
 
     def skus(self, s: Selection) -> pd.DataFrame:
+        """GMV and units per SKU and category, with the SKU's product name from the items file (the greatest
+        of its lines' names; 'unknown' without one, as for orders without lines)."""
         lines = self.sales_lines(s)
-        return lines.groupby(["sku", "category"]).agg(gmv=("line_revenue", "sum"), units=("quantity", "sum"))
+        skus = lines.groupby(["sku", "category"]).agg(gmv=("line_revenue", "sum"), units=("quantity", "sum"))
+        named = self.items[self.items.product_name != ""]
+        names = named.groupby("sku").product_name.max()
+        skus["product_name"] = skus.index.get_level_values("sku").map(names).fillna("unknown")
+        return skus
 
     # ---- activity --------------------------------------------------------------------------------
     def active(self, grain: str):
@@ -477,10 +488,11 @@ class ChartReference:
         days = (as_of - last.dt.normalize()).dt.days
         base["activity_status"] = np.select([last.isna(), days <= 30, days <= 90],
                                             ["never_ordered", "active_30d", "active_90d"], "dormant")
+        base["activity_label"] = base.activity_status.map(ACTIVITY_LABELS)
         return base
 
     def base_selected(self, s: Selection) -> pd.DataFrame:
-        return s.period(s.pick(self.base, city="city"), "registration_month")
+        return s.period(s.pick(self.base, city="city", activity_label="activity_label"), "registration_month")
 
     def base_share(self, metric: str):
         def expected(s: Selection) -> dict:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -108,3 +110,90 @@ def test_dashboard_texts_link_no_dashboard() -> None:
     theirs in the Dashboards menu): no dashboard's text links another one."""
     for path in sorted((ASSETS_DIR / "dashboards").glob("*.yaml")):
         assert "/superset/dashboard/" not in path.read_text(), path.name
+
+
+def test_every_dataset_column_has_a_readable_name() -> None:
+    """Table headers, legends and filter labels show a column's verbose name, the raw name without one
+    (the contacts table showed `email_consent`, `recency_days`): every column has one, unlike its name."""
+    missing = [(d["table_name"], c["column_name"]) for d in DATASETS.values() for c in d["columns"]
+               if not c.get("verbose_name") or c["verbose_name"] == c["column_name"]]
+    assert missing == []
+
+
+ECHARTS_XY = ("echarts_timeseries_bar", "echarts_timeseries_line")
+
+
+def test_value_axes_are_titled_with_their_unit() -> None:
+    """Every bar / line chart titles its value axis; a money axis names the configured currency."""
+    for chart in CHARTS.values():
+        if chart["viz_type"] not in ECHARTS_XY:
+            continue
+        title = chart["params"].get("y_axis_title")
+        assert title, chart["slice_name"]
+        money = any((m.get("currency") or {}).get("symbol") == CURRENCY_PLACEHOLDER
+                    for m in DATASETS[chart["dataset_uuid"]]["metrics"]
+                    if m["metric_name"] in chart["params"]["metrics"])
+        share = chart["params"].get("contributionMode") is not None  # shares of the total: percentages
+        assert (CURRENCY_PLACEHOLDER in title) == (money and not share), (chart["slice_name"], title)
+        if chart["params"]["y_axis_format"].endswith("%"):
+            assert title.endswith("%"), (chart["slice_name"], title)
+
+
+def test_kpi_tiles_show_no_change_against_the_previous_point() -> None:
+    """Superset's compare lag compares a tile's last point with the one before it, whatever lies between
+    (an empty week skipped, a week with little data): periods are compared in the Overview's table."""
+    tiles = [c for c in CHARTS.values() if c["viz_type"] == "big_number"]
+    assert len(tiles) >= 6
+    for tile in tiles:
+        assert not tile["params"].get("compare_lag"), tile["slice_name"]
+        assert tile["params"].get("subtitle") == "last complete week", tile["slice_name"]
+
+
+def test_top_and_bottom_tables_stay_under_their_row_limit() -> None:
+    """A table whose rows reach its row limit shows Superset's "row limit reached" warning: the top / bottom
+    SKU tables pick their 10 SKUs with a series limit under a larger row limit, and show product names."""
+    for name in ("Top 10 SKUs by GMV", "Bottom 10 SKUs by GMV"):
+        chart = next(c for c in CHARTS.values() if c["slice_name"] == name)
+        params, query = chart["params"], json.loads(chart["query_context"])["queries"][0]
+        assert params["series_limit"] == query["series_limit"] == 10, name
+        assert params["series_columns"] == query["series_columns"] == ["sku"], name
+        assert params["row_limit"] > 10 and query["row_limit"] > 10, name
+        assert "product_name" in params["groupby"], name
+
+
+def test_an_edited_export_is_listed_setting_by_setting_against_the_bundle(tmp_path: Path) -> None:
+    """superset-export's comparison: an unedited copy equals the bundle (database ids and list order do
+    not count); an edited chart, a renamed dashboard and a removed chart are each listed."""
+    from ecomlytics.bundle_diff import compare
+    from ecomlytics.superset_setup import ASSETS_DIR
+
+    exported = tmp_path / "export"
+    shutil.copytree(ASSETS_DIR, exported)
+    assert compare(ASSETS_DIR, exported) == []
+    charts = sorted((exported / "charts").rglob("*.yaml"))
+    edited, removed = yaml.safe_load(charts[0].read_text()), yaml.safe_load(charts[1].read_text())
+    params = edited["params"] if isinstance(edited["params"], dict) else json.loads(edited["params"])
+    params["y_axis_title"] = "edited in the UI"
+    edited["params"] = json.dumps(params)  # as Superset exports it: JSON text
+    charts[0].write_text(yaml.safe_dump(edited))
+    charts[1].unlink()
+    dashboard_file = sorted((exported / "dashboards").rglob("*.yaml"))[0]
+    dashboard = yaml.safe_load(dashboard_file.read_text())
+    dashboard["dashboard_title"] = "Renamed"
+    position = dashboard["position"] if isinstance(dashboard["position"], dict) else json.loads(dashboard["position"])
+    dashboard["position"] = json.dumps(dict(reversed(position.items())))  # the order of keys only
+    dashboard_file.write_text(yaml.safe_dump(dashboard))
+    lines = {change.line() for change in compare(ASSETS_DIR, exported)}
+    assert lines == {f"changed  chart     {edited['slice_name']}: params.y_axis_title",
+                     f"removed  chart     {removed['slice_name']}",
+                     "changed  dashboard Renamed: dashboard_title"}
+
+
+def test_superset_export_never_writes_over_the_bundle() -> None:
+    from typer.testing import CliRunner
+
+    from ecomlytics.cli import app
+    from ecomlytics.superset_setup import ASSETS_DIR
+
+    result = CliRunner().invoke(app, ["superset-export", "--out", str(ASSETS_DIR)])
+    assert result.exit_code == 2 and "rendered from ecomlytics/bundle_builder.py" in result.output

@@ -15,7 +15,7 @@ Weaker than an exact comparison of every value shown, and why:
   the previous-period and last-year columns are outside the 240-day data under the checked
   selections, so only their "n/a" is checked here (tests/test_dashboard_filters.py checks figures
   inside the data through the API).
-- Top / Bottom 10 SKUs: each row's GMV and units exactly, and the GMVs shown are pandas' 10
+- Top / Bottom 10 SKUs: each row's GMV, units and product name exactly, and the GMVs shown are pandas' 10
   highest / lowest; which SKU of a tie is listed is not checked.
 - Zero / empty values count as "no bar" on both sides (except the payback month, where 0 is a value).
 - The kpi_headline tiles (session length, TTF median, sticky factors, CAC, LTV / ROMI / orders per
@@ -156,14 +156,15 @@ def make_ctx(served: Served) -> Ctx:
 
 # ---- special checks ----------------------------------------------------------------------------
 def _sku_rank(ascending: bool):
-    """Top / bottom 10 SKUs by GMV: each row's GMV and units equal pandas for that SKU, and the GMVs
+    """Top / bottom 10 SKUs by GMV: each row's GMV, units and product name equal pandas for that SKU, and the GMVs
     shown are the 10 highest (lowest) of pandas' (ties may pick either SKU)."""
     def special(rows: list[dict], c: ChartReference, s: Selection) -> list[str]:
         skus = c.skus(s)
         problems = []
         for row in rows:
             want = skus.loc[(row["sku"], row["category"])]
-            if row["gmv"] != pytest.approx(want.gmv, abs=0.01) or row["units"] != want.units:
+            if (row["gmv"] != pytest.approx(want.gmv, abs=0.01) or row["units"] != want.units
+                    or row["product_name"] != want.product_name):
                 problems.append(f"{row} != {want.to_dict()}")
         shown = sorted(row["gmv"] for row in rows)
         best = sorted(skus.gmv.sort_values(ascending=ascending).iloc[:10])
@@ -323,7 +324,7 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("customer-base", "Reachable by push"): Check(c.base_share("reachable_push"), (), {"reachable_push": RATIO}),
         ("customer-base", "Profile completeness"): Check(c.base_share("profile_completeness"), (),
                                                          {"profile_completeness": RATIO}),
-        ("customer-base", "Activity of the base"): Check(c.base_by("activity_status"), ("activity_status",),
+        ("customer-base", "Activity of the base"): Check(c.base_by("activity_label"), ("activity_label",),
                                                          {"contacts": COUNT}),
         ("customer-base", "Contacts by city"): Check(c.base_by("city"), ("city",), {"contacts": COUNT}),
         ("customer-base", "Registrations by month"): Check(c.base_by("registration_month"), ("Registration month",),
@@ -384,8 +385,8 @@ def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
         values = c.visits.os.value_counts().index
     elif column == "category":
         values = c.items.category.value_counts().index
-    elif column == "city":
-        values = c.base.city.value_counts().index
+    elif column in ("city", "activity_label"):
+        values = c.base[column].value_counts().index
     elif column.endswith("_consent"):  # consented first: a campaign's selection
         values = pd.Index(["yes", "no"])
     else:  # segment, macro_segment: the largest

@@ -183,6 +183,10 @@ class Choice:
         return self.ref.visits.os.value_counts().index[0]
 
     @property
+    def model(self) -> str:  # one attribution model of five
+        return "time_decay"
+
+    @property
     def city(self) -> str:
         return pd.read_csv(self.ref.data_dir / "customers.csv", dtype=str).city.value_counts().index[0]
 
@@ -199,7 +203,8 @@ class Choice:
         from tests.superset_served import dataset_id
 
         # Consents: as the contacts table's own value list offers them (yes / no).
-        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary", "email_consent": "rfm_customers",
+        table = {"segment": "rfm_summary", "macro_segment": "rfm_summary",
+                 "activity_label": "customer_base_summary", "email_consent": "rfm_customers",
                  "sms_consent": "rfm_customers", "push_consent": "rfm_customers"}[column]
         values = admin.get(f"{base}/api/v1/datasource/table/{dataset_id(admin, base, table)}/column/{column}/values/")
         options = values.json()["result"]
@@ -236,7 +241,7 @@ def captured(served: Served, browser: Browser) -> list[Board]:
 
 def test_every_native_filter_changes_every_chart_in_its_scope(captured: list[Board]) -> None:
     assert {b.slug for b in captured} >= {"overview", "sales", "users-conversion", "engagement-ttf", "cohorts",
-                                          "marketing", "rfm", "rfm-contacts", "customer-base"}
+                                          "marketing", "rfm", "rfm-contacts", "customer-base", "attribution"}
     unchanged, filters = [], 0
     for board in captured:
         assert board.filters, board.slug
@@ -326,7 +331,8 @@ def test_sales_gmv_under_a_channel_and_a_category_filter_equals_pandas(served: S
     # Category: line revenue (quantity x unit price) of the category's items in valid orders.
     # unit_price is in the order's currency: lines converted at the order's rate, to the cent.
     items = choice.items.assign(unit_price=lambda f: f.unit_price.astype(str).map(Decimal))
-    items = items.assign(line=lines_in_base(items, ref.orders.set_index("order_id").rate).astype(float))
+    rate = ref.orders[ref.orders.order_id != ""].set_index("order_id").rate  # orders without an id have no lines
+    items = items.assign(line=lines_in_base(items, rate).astype(float))
     items = items[items.category == choice.category].merge(ref.orders[["order_id", "buy_ts"]], on="order_id")
     line = items.line
     expected = line.groupby(month_start(items.buy_ts)).sum()
@@ -397,3 +403,25 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
         change = 100 * (now[kpi] / before[kpi] - 1)
         assert float(table[kpi]["change_vs_previous"].rstrip("%")) == pytest.approx(change, abs=0.051), kpi
         assert table[kpi]["same_period_last_year"] == "n/a"  # the sample holds 240 days
+
+
+def test_attribution_under_a_model_filter_equals_pandas(served: Served, captured: list[Board]) -> None:
+    """The Attribution dashboard with one model chosen: its table holds that model's channels only,
+    with credited revenue and ROAS as the contract computes them (tests/attribution_reference.py)."""
+    from tests.attribution_reference import attribution_daily, roas_monthly
+    from tests.chart_reference import channel_of
+
+    ref = Reference(served.data)
+    choice = Choice(ref, *period_of(ref))
+    monthly = roas_monthly(ref, attribution_daily(ref))
+    monthly = monthly[monthly.model == choice.model].assign(channel=lambda m: channel_of(m.source_id))
+    expected = monthly.groupby("channel")[["revenue", "costs"]].sum()
+    rows = _rows(_board(captured, "attribution"), "Attribution model", "Channels by attribution model")
+    assert {row["model"] for row in rows} == {choice.model}
+    assert {row["channel"] for row in rows} == set(expected.index)
+    for row in rows:
+        revenue, costs = expected.revenue[row["channel"]], expected.costs[row["channel"]]
+        assert row["credited_revenue"] == pytest.approx(revenue, abs=1e-3), row
+        assert (row["roas"] is None) == (costs == 0), row
+        if costs:
+            assert row["roas"] == pytest.approx(revenue / costs, rel=1e-6), row  # money rounded to 1e-6

@@ -12,3 +12,4 @@ def test_figures_carry_their_units() -> None:
     assert human(17100, "duration") == "4h 45m"
     assert human(65, "duration") == "1m 05s"
     assert human(None, "money", "USD") == "—"
+    assert human(1.1549, "number", "USD") == "1.15"  # sessions per user: no currency

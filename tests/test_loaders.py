@@ -16,6 +16,7 @@ import pytest
 
 from loaders.formats import kind_from_name
 from loaders.ingest import load_files
+from tests.conftest import REPO_ROOT
 
 VISITS_HEADER = "Uid,Device,Start Ts,End Ts,Source Id,os,country,region,city"
 GOOD_VISITS = [
@@ -95,6 +96,33 @@ def test_timestamp_formats(client, tmp_path: Path) -> None:
     ])
     assert load_one(client, path).rows_loaded == 3
     assert {r[0] for r in rows(client, "SELECT buy_ts FROM raw.orders")} == {datetime(2017, 6, 1, 10)}
+
+
+def test_events_are_checked_against_the_event_types_seed(client, tmp_path: Path, monkeypatch) -> None:
+    """The loader accepts exactly the events of the dbt project's seeds/event_types.csv: every event the
+    seed lists, one added to it, and nothing else (quarantined with the reason)."""
+    seed = pd.read_csv(REPO_ROOT / "seeds" / "event_types.csv")
+    project = tmp_path / "project"
+    (project / "seeds").mkdir(parents=True)
+    pd.concat([seed, pd.DataFrame([{"event": "wishlist_add", "event_order": len(seed) + 1}])]).to_csv(
+        project / "seeds" / "event_types.csv", index=False)
+    monkeypatch.setenv("ECOMLYTICS_PROJECT_DIR", str(project))
+    events = [f"1,2017-06-01 10:00:{i:02d},{event}" for i, event in enumerate(seed.event)]
+    result = load_one(client, write(tmp_path / "events.csv", [
+        "uid,ts,event", *events, "1,2017-06-01 10:01:00,wishlist_add", "1,2017-06-01 10:02:00,teleport"]))
+    assert (result.rows_loaded, result.rows_quarantined) == (len(seed) + 1, 1)
+    assert rows(client, "SELECT event FROM raw.events ORDER BY ts") == [(e,) for e in [*seed.event, "wishlist_add"]]
+    quarantined = rows(client, "SELECT line_number, reason FROM raw.quarantine")
+    assert quarantined == [(len(seed) + 3, "unknown event: teleport")]
+
+
+def test_events_without_the_event_types_seed_fail_with_a_clear_error(client, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ECOMLYTICS_PROJECT_DIR", str(tmp_path / "elsewhere"))
+    result = load_one(client, write(tmp_path / "events.csv", ["uid,ts,event", "1,2017-06-01 10:00:00,search"]))
+    assert (result.status, result.rows_loaded) == ("failed", 0)
+    assert result.error == (f"no dbt seed {tmp_path / 'elsewhere' / 'seeds' / 'event_types.csv'} "
+                            "(set ECOMLYTICS_PROJECT_DIR to the dbt project)")
+    assert rows(client, "SELECT count() FROM raw.events") == [(0,)]
 
 
 def test_each_bad_row_kind_is_quarantined_with_its_reason(client, tmp_path: Path) -> None:
@@ -514,7 +542,7 @@ def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path
     from ecomlytics.warehouse import connect
 
     builds = []
-    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command: builds.append(command) or True)
+    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command, **_: builds.append(command) or True)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     orders = "Uid,Buy Ts,Revenue,order_id"

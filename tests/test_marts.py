@@ -16,6 +16,7 @@ from ecomlytics.build import run_dbt
 from ecomlytics.sample_data import HEADERS, generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
+from tests.chart_reference import ChartReference
 from tests.dbt_runs import failed_checks, failed_tests
 from tests.reference_metrics import Reference, month_start
 
@@ -107,6 +108,28 @@ def test_without_money_inputs_net_is_gross_and_nothing_is_left_out(built, reques
                         "sum(cancelled_orders) FROM marts.kpi_daily").result_rows == [(1, 1, 0, 0)]
     for table in ("data_issues", "refunds_daily"):
         assert client.query(f"SELECT count() FROM marts.{table}").result_rows == [(0,)], table
+
+
+def test_sales_daily_names_each_sku_as_the_order_items_do(built) -> None:
+    """product_name rides along the SKU without changing sales_daily's grain: each SKU's rows carry
+    the name its valid order lines give it ('unknown' for orders without lines), and activity labels
+    come from the seed for every status."""
+    client, ref = built
+    items = ChartReference(ref).items  # the valid lines of valid orders
+    expected = items[items.product_name != ""].groupby("sku").product_name.max().to_dict()
+    got = frame(client, "SELECT sku, groupArray(DISTINCT toString(product_name)) AS names "
+                        "FROM marts.sales_daily GROUP BY sku")
+    assert len(got) > 50
+    for sku, names in zip(got.sku, got.names, strict=True):
+        assert names == [expected.get(sku, "unknown")], sku
+    assert frame(client, "SELECT count() AS n FROM marts.sales_daily").n[0] == frame(
+        client, "SELECT count() AS n FROM (SELECT DISTINCT day, category, sku, source_id, device, os, country, "
+                "region, city FROM marts.sales_daily)").n[0]
+    labels = pd.read_csv(REPO / "seeds" / "activity_statuses.csv").set_index("activity_status").activity_label
+    base = frame(client, "SELECT DISTINCT toString(activity_status) AS status, toString(activity_label) AS label "
+                         "FROM marts.customer_base_summary")
+    assert len(base) >= 3
+    assert dict(zip(base.status, base.label, strict=True)) == labels[base.status].to_dict()
 
 
 def test_exact_users_under_a_filter_combination(built) -> None:

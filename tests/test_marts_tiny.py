@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from ecomlytics import settings
 from ecomlytics.build import run_dbt
 from ecomlytics.cli import app
+from ecomlytics.publish import shadow_of
 from loaders.ingest import load_files
 from tests.dbt_runs import failed_tests
 
@@ -146,15 +147,19 @@ def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> N
 
     # A refresh that forgot its delete: a new load, and a row of an old key written again with the
     # load's stamp. It collides with the old row; the check fails and keeps failing until repaired.
+    # A refresh writes the shadow generation (ecomlytics/publish.py), so that is where it lands; the
+    # check on the published table (`test`) and the refresh's own check (`build`) both fail.
     append_visit(tiny, tmp_path, "6,touch,2018-02-12 08:00:00,2018-02-12 08:01:00,2")
-    tiny.command("INSERT INTO marts.dim_customers SELECT * REPLACE ((SELECT max(load_id) FROM raw.load_log) "
-                 "AS refreshed_in) FROM marts.dim_customers WHERE uid = 1")
+    for schema in ("marts", shadow_of("marts")):
+        tiny.command(f"INSERT INTO {schema}.dim_customers SELECT * REPLACE ((SELECT max(load_id) FROM raw.load_log) "
+                     f"AS refreshed_in) FROM {schema}.dim_customers WHERE uid = 1")
     assert not run_dbt("test", select=key_test)
     assert key_test in failed_tests()
     assert tiny.query(recorded).result_rows[0][0] == before  # a failed check records nothing
     append_visit(tiny, tmp_path, "7,touch,2018-02-13 08:00:00,2018-02-13 08:01:00,2")
     assert not run_dbt("build")  # newer rows do not push the duplicate out of scope
     assert key_test in failed_tests()
+    assert tiny.query(recorded).result_rows[0][0] == before  # ... and the failed build published nothing
 
     # A full refresh rebuilds the table (a new uuid: no watermark applies) and checks every row.
     assert run_dbt("build", full_refresh=True)
@@ -162,8 +167,29 @@ def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> N
     assert tiny.query(recorded).result_rows[0][0] == tiny.query(stamps).result_rows[0][0]
 
     # Rows older than the watermark were checked when written; only verify_all re-checks them.
-    tiny.command("INSERT INTO marts.dim_customers SELECT * REPLACE (toUInt64(0) AS refreshed_in) "
-                 "FROM marts.dim_customers WHERE uid = 2")
+    for schema in ("marts", shadow_of("marts")):
+        tiny.command(f"INSERT INTO {schema}.dim_customers SELECT * REPLACE (toUInt64(0) AS refreshed_in) "
+                     f"FROM {schema}.dim_customers WHERE uid = 2")
     assert run_dbt("test", select=key_test)
     assert CliRunner().invoke(app, ["build", "--verify-all", "--select", key_test]).exit_code == 1
     assert key_test in failed_tests()
+
+
+def test_a_selection_builds_in_place_and_its_full_refresh_drops_the_old_generation(tiny, tmp_path: Path) -> None:
+    """`build --select` builds the published marts in place: in the shadow, its models would read
+    unselected parents of the previous generation. A full refresh of a selection drops the shadow's
+    copies of what it rebuilt, so the next refresh rebuilds them whole instead of catching up rows
+    computed by older model code."""
+    shadow = shadow_of("marts")
+    sessions = "SELECT sum(sessions) FROM {}.kpi_daily"
+    tables = "SELECT name FROM system.tables WHERE database = '{}'"
+    append_visit(tiny, tmp_path, "5,touch,2018-02-11 08:00:00,2018-02-11 08:03:00,2")
+    assert run_dbt("build")
+    published, previous = (tiny.query(sessions.format(s)).result_rows[0][0] for s in ("marts", shadow))
+    assert published == previous + 1  # the shadow holds the generation before the new visit
+    assert run_dbt("run", select="kpi_daily", full_refresh=True)
+    assert tiny.query(sessions.format("marts")).result_rows[0][0] == published  # from the published parents
+    assert "kpi_daily" not in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}
+    assert run_dbt("build")  # kpi_daily rebuilt whole in the shadow, then published
+    assert tiny.query(sessions.format("marts")).result_rows[0][0] == published
+    assert "kpi_daily" in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}

@@ -20,7 +20,7 @@ from tests.superset_served import REPO, Served, chart_data, charts, dataset_id
 ARTIFACTS = REPO / "tests" / "artifacts"
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
 SLUGS = ["overview", "sales", "users-conversion", "engagement-ttf", "cohorts", "marketing", "rfm", "rfm-contacts",
-         "customer-base"]
+         "customer-base", "attribution"]
 
 
 def test_every_chart_returns_data_through_the_chart_data_api(served: Served) -> None:
@@ -117,7 +117,8 @@ def test_weekly_kpis_follow_channel_and_os_filters_exactly(served: Served) -> No
 
 def test_roles_see_only_their_dashboards(served: Served) -> None:
     expected = {"marketing": {"marketing", "sales", "cohorts", "overview"}, "executive": {"overview"},
-                "crm": {"rfm", "rfm-contacts", "customer-base"}, "finance": {"overview", "sales", "marketing"},
+                "crm": {"rfm", "rfm-contacts", "customer-base"},
+                "finance": {"overview", "sales", "marketing", "attribution"},
                 "analyst": set(SLUGS) - {"rfm-contacts"}}
     for username, slugs in expected.items():
         session = served.session(username)
@@ -194,11 +195,31 @@ def test_crm_gets_exactly_a_segments_contacts(served: Served) -> None:
     assert response.status_code == 200, response.text[:300]
     from io import StringIO
 
-    exported = pd.read_csv(StringIO(response.text), dtype={"customer_id": str})
+    # Superset's CSV names columns by their verbose names (the mailing-tool export is /ecomlytics/contacts.csv).
+    exported = pd.read_csv(StringIO(response.text), dtype={"Customer id": str})
     rfm = ref.rfm()
     expected = {str(uid) for uid, code in rfm.rfm_code.items() if SEGMENTS.segment[code] == "Lost VIP"}
-    assert expected and set(exported.customer_id) == expected
-    assert exported.email.str.contains("@").any()  # CRM does see contacts
+    assert expected and set(exported["Customer id"]) == expected
+    assert exported["E-mail"].str.contains("@").any()  # CRM does see contacts
+
+
+def test_sku_tables_show_ten_named_skus_without_reaching_their_row_limit(served: Served) -> None:
+    """Superset warns "row limit reached" on a table whose rows reach its row limit (the dashboard
+    compares the response's sql_rowcount with the chart's row_limit). The top / bottom tables show
+    10 SKUs, each with its product name from the order items, and stay under the limit."""
+    admin = served.admin()
+    ids = charts(admin, served.base)
+    items = pd.read_csv(served.data / "order_items.csv", dtype=str, keep_default_na=False)
+    names = items[items.product_name != ""].groupby("sku").product_name.max()
+    for name in ("Top 10 SKUs by GMV", "Bottom 10 SKUs by GMV"):
+        row_limit = json.loads(admin.get(f"{served.base}/api/v1/chart/{ids[name]}").json()["result"]["params"])[
+            "row_limit"]
+        response = admin.get(f"{served.base}/api/v1/chart/{ids[name]}/data/")
+        assert response.status_code == 200, response.text[:300]
+        result = response.json()["result"][0]
+        assert result["sql_rowcount"] == len(result["data"]) == 10 < row_limit, (name, row_limit)
+        for row in result["data"]:
+            assert row["product_name"] == names.get(row["sku"], "unknown"), (name, row)
 
 
 def test_dashboards_render_in_a_real_browser(served: Served) -> None:

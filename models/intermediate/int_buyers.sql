@@ -4,7 +4,7 @@
     unique_key='uid',
     order_by='uid',
     engine='MergeTree()',
-    pre_hook="{{ delete_vanished_uids('uid not in (select uid from ' ~ ref('int_orders') ~ ')') }}"
+    pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('int_orders') ~ ')', ref('int_orders'), 'orders') }}"
 ) }}
 -- One row per buyer (sales only, int_orders): first and last order, orders, revenue and net revenue
 -- (base currency), and first-touch attributes
@@ -12,7 +12,21 @@
 -- Incremental (macros/incremental_customers.sql): a row depends only on the buyer's own orders and
 -- first touch, so a refresh recomputes just the buyers whose orders or first touch may have changed;
 -- the pre-hook deletes buyers whose orders all moved to other uids. The result equals a full rebuild.
-{% set changed = changed_buyers(incremental_watermark('refreshed_in')) %}
+{% set watermark = incremental_watermark('refreshed_in') %}
+-- Buyers whose row may differ from the stored one: buyers with orders whose money came in new loads
+-- (int_order_amounts: also orders that stopped being sales), users whose
+-- first touch int_first_touch rewrote and, after reloads, stored buyers whose order count no longer
+-- matches (without a new-load order a buyer can only lose orders, so the count tells).
+{% set changed -%}
+    (select uid from {{ ref('int_order_amounts') }} where load_id > {{ watermark }}
+     union distinct
+     select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }}
+     {%- if reloaded_since(ref('int_orders'), 'orders', watermark) %}
+     union distinct
+     select uid from {{ this }}
+     where (uid, orders) not in (select uid, toUInt64(count()) from {{ ref('int_orders') }} group by uid)
+     {%- endif -%})
+{%- endset %}
 select
     o.uid as uid,
     min(o.buy_ts) as first_order_ts,

@@ -8,7 +8,8 @@
 -- (macros/incremental_money.sql) and stamps them load_id = the newest load id, so the order-based
 -- models downstream treat an order whose refunds, rate or costs changed as a reloaded order: a late
 -- refund or a new fx rate rewrites just the orders it touches.
-{% set changed = orders_with_changed_money(incremental_watermark('load_id')) %}
+{% set changed = orders_with_changed_money(ref('stg_orders'), ref('stg_refunds'), ref('stg_order_items'), ref('stg_products'),
+                                               ref('stg_fx_rates'), incremental_watermark('load_id')) %}
 with rates as (
     select currency, rate_date, rate from {{ ref('stg_fx_rates') }}
 ),

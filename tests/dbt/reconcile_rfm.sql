@@ -3,7 +3,7 @@
 select 'segments vs customers' as check, toFloat64(s.n) as value
 from (select count() as n from {{ ref('rfm_scores') }} where segment != '') as s
 cross join (
-    select uniqExact(uid) as n from {{ ref('fct_orders') }} where toDate(buy_ts) < {{ rfm_as_of_date() }}
+    select uniqExact(uid) as n from {{ ref('fct_orders') }} where toDate(buy_ts) < {{ rfm_as_of_date(ref('fct_orders')) }}
 ) as c
 where s.n != c.n
 union all

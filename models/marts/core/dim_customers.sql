@@ -5,15 +5,28 @@
     unique_key='uid',
     engine='MergeTree()',
     order_by='uid',
-    pre_hook="{{ delete_vanished_uids('orders > 0 and first_visit_ts is null and not in_customer_base and uid not in '
-                                      ~ '(select uid from ' ~ ref('int_buyers') ~ ')') }}"
+    pre_hook="{{ delete_when_reloaded('orders > 0 and first_visit_ts is null and not in_customer_base and uid not in '
+                                      ~ '(select uid from ' ~ ref('int_buyers') ~ ')', ref('int_orders'), 'orders') }}"
 ) }}
 -- One row per uid seen in visits, orders or customers. Holds PII (name, email, phone):
 -- readable only by the CRM and Admin roles; other roles use marts.customer_profiles.
 -- Incremental (macros/incremental_customers.sql): a refresh rewrites the uids with a rewritten
 -- int_first_touch or int_buyers row or a new customers record, and former buyers (their orders moved
 -- to other uids); the pre-hook deletes former buyers seen nowhere else. Equals a full rebuild.
-{% set changed = changed_customers(incremental_watermark('refreshed_in')) %}
+{% set watermark = incremental_watermark('refreshed_in') %}
+-- uids whose row may differ from the stored one: rewritten int_first_touch and int_buyers rows, new
+-- customers records and, after reloads, stored buyers int_buyers no longer holds.
+{% set changed -%}
+    (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }}
+     union distinct
+     select uid from {{ ref('int_buyers') }} where refreshed_in > {{ watermark }}
+     union distinct
+     select uid from {{ ref('stg_customers') }} where load_id > {{ watermark }}
+     {%- if reloaded_since(ref('int_orders'), 'orders', watermark) %}
+     union distinct
+     select uid from {{ this }} where orders > 0 and uid not in (select uid from {{ ref('int_buyers') }})
+     {%- endif -%})
+{%- endset %}
 with uids as (
     select uid from {{ ref('int_first_touch') }} {{ where_uid_in(changed) }}
     union distinct select uid from {{ ref('int_buyers') }} {{ where_uid_in(changed) }}

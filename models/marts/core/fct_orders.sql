@@ -6,8 +6,9 @@
     order_by='(buy_ts, uid)',
     partition_by='toYYYYMM(buy_ts)',
     query_settings={'enable_materialized_cte': 1},
-    pre_hook="{{ delete_orders_no_longer_sales() }}",
-    post_hook="{{ delete_superseded_orders() }}"
+    pre_hook="{{ delete_gone_since('order_id', '(select order_id, load_id from ' ~ ref('int_order_amounts') ~ ' where is_sale = 0)',
+                                   'refreshed_in') }}",
+    post_hook="{{ delete_superseded('order_id', 'refreshed_in') }}"
 ) }}
 -- One row per order that is a sale (not cancelled, with an fx rate: int_orders), attributed to the
 -- buyer's first-touch channel, device and OS, with its money in the base currency (contract section 5).

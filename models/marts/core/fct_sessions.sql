@@ -5,7 +5,14 @@
     engine='MergeTree()',
     order_by='(start_ts, source_id, uid)',
     partition_by='toYYYYMM(start_ts)',
-    pre_hook="{{ delete_sessions_of_users_with_new_first_session() }}"
+    pre_hook="
+        {#- users whose first session changed lose their rows, rewritten whole by the model below; only
+            after a late visit (a daily drop of new days has none) -#}
+        {%- set watermark = incremental_watermark('load_id') -%}
+        {%- if late_rows_since(ref('stg_visits'), 'start_ts', watermark) -%}
+            {{ delete_where_any('load_id <= ' ~ watermark ~ ' and uid in (select uid from ' ~ ref('int_first_touch')
+                                ~ ' where visits_load_id > ' ~ watermark ~ ')') }}
+        {%- endif -%}"
 ) }}
 -- One row per visit. Incremental (macros/incremental_days.sql): new visits are appended; only users
 -- whose first session changed (late-arriving earlier visits) are deleted by the pre-hook and
@@ -40,7 +47,8 @@ inner join (
 -- New visits (their load's partitions only); older visits only of users a late visit gave a new
 -- first session, and only when a late visit arrived (a daily drop of new days has none).
 where s.load_id > {{ watermark }}
-  {%- if late_visits_since(watermark) %}
-   or s.uid in {{ users_with_new_first_session(watermark) }}
+  {%- if late_rows_since(ref('stg_visits'), 'start_ts', watermark) %}
+   -- users whose first session is a visit from a new load (int_first_touch keeps its load id)
+   or s.uid in (select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }})
   {%- endif %}
 {% endif %}

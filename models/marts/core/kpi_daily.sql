@@ -1,6 +1,9 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
-          engine='MergeTree()', order_by='(day, source_id, device, os)') }}
-{% set days = days_set(changed_days()) %}
+          engine='MergeTree()', order_by='(day, source_id, device, os)',
+          pre_hook="{{ delete_days_left_empty(changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')),
+                                              [(ref('fct_sessions'), 'toDate(start_ts)'), (ref('fct_orders'), 'toDate(buy_ts)'),
+                                               ('(select buy_ts from ' ~ ref('int_order_amounts') ~ ' where is_cancelled = 1)', 'toDate(buy_ts)')]) }}") }}
+{% set days = days_set(changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'))) %}
 -- Daily KPIs per source x device x OS. Sessions and users by the session's source; orders, buyers
 -- and money (base currency; refunds on the order's day) by the buyer's first touch (the contract's
 -- attribution). Distinct counts carry

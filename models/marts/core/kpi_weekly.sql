@@ -15,7 +15,7 @@ with expanded as (
     from {{ ref('kpi_daily') }}
     {{ array_join_channel_os_rollups() }}
     {% if is_incremental() %}
-    where toMonday(day) in (select toMonday(day) from {{ ref('kpi_daily') }} where day in {{ changed_days() }})
+    where toMonday(day) in (select toMonday(day) from {{ ref('kpi_daily') }} where day in {{ changed_days(ref('fct_sessions'), ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')) }})
     {% endif %}
 )
 select

@@ -1,7 +1,7 @@
 {{ config(materialized='view') }}
 -- The customer base without PII: one row per customer in the customer list or with orders, with
 -- reachability (consent flags), profile completeness and activity. For every role.
--- A view: the stored part (intermediate.int_customer_profiles) changes only for the customers a
+-- A view: the stored part (marts.customer_profiles_base) changes only for the customers a
 -- refresh touched; activity and RFM segment move with the as-of date and are added on read.
 select
     p.uid as uid,
@@ -24,10 +24,10 @@ select
     p.revenue as revenue,
     p.first_order_ts as first_order_ts,
     p.last_order_ts as last_order_ts,
-    {{ customer_activity('p') }},
+    {{ customer_activity('p', ref('fct_orders')) }},
     r.segment as segment,
     r.macro_segment as macro_segment,
     p.first_source_id as first_source_id,
     p.channel as channel
-from {{ ref('int_customer_profiles') }} as p
+from {{ ref('customer_profiles_base') }} as p
 left join (select uid, segment, macro_segment from {{ ref('rfm_scores') }}) as r on r.uid = p.uid

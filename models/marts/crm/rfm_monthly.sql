@@ -17,7 +17,7 @@ with months as (
     )
     {% if is_incremental() %}
     -- NULL (no month) when no order changed
-    where snapshot_month >= {{ first_month_with_changed_orders() }}
+    where snapshot_month >= {{ first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')) }}
     {% endif %}
 ),
 measures as (

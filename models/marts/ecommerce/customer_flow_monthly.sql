@@ -3,7 +3,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by='month',
-    pre_hook="{{ delete_where_any('month >= ' ~ first_month_with_changed_orders()) }}"
+    pre_hook="{{ delete_where_any('month >= ' ~ first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'))) }}"
 ) }}
 -- Buyers per month: new (first order that month), returning (ordered that month and the month
 -- before), reactivated (ordered that month, not the month before, but earlier), churned (ordered
@@ -12,7 +12,7 @@
 -- and churn, later months: whether a buyer's first month), so a refresh deletes and recomputes the
 -- months from the earliest month of a changed order day on, from the full histories of the buyers
 -- who ordered from the month before it on. load_id = newest refreshed_in among a month's orders.
-{% set first_month = first_month_with_changed_orders() %}
+{% set first_month = first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')) %}
 with buyer_months as (
     select uid, toStartOfMonth(buy_ts) as month, max(refreshed_in) as load_id
     from {{ ref('fct_orders') }}

@@ -3,7 +3,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by='(cohort_month, first_source_id, first_device, lifetime_month)',
-    pre_hook="{{ delete_where_any(cohort_cells_with_new_sessions('cohort_month', 'addMonths(cohort_month, lifetime_month)')) }}"
+    pre_hook="{{ delete_where_any(cohort_cells_with_new_sessions(ref('fct_sessions'), 'cohort_month', 'addMonths(cohort_month, lifetime_month)')) }}"
 ) }}
 -- Visit cohorts: cohort_month = month of the first visit; lifetime_month = months from the cohort
 -- month to the session's month. One row for every lifetime up to the last month with sessions, so
@@ -34,7 +34,7 @@ active as (
         max(load_id) as load_id
     from {{ ref('fct_sessions') }}
     {% if is_incremental() %}
-    where {{ cohort_cells_with_new_sessions('visit_cohort_month', 'toStartOfMonth(start_ts)', watermark) }}
+    where {{ cohort_cells_with_new_sessions(ref('fct_sessions'), 'visit_cohort_month', 'toStartOfMonth(start_ts)', watermark) }}
     {% endif %}
     group by cohort_month, first_source_id, first_device, lifetime_month
 )
@@ -54,5 +54,5 @@ left join active as a
     and a.first_device = g.first_device and a.lifetime_month = g.lifetime_month
 left join {{ ref('channels') }} as c on c.source_id = g.first_source_id
 {% if is_incremental() %}
-where {{ cohort_cells_with_new_sessions('g.cohort_month', 'addMonths(g.cohort_month, g.lifetime_month)', watermark) }}
+where {{ cohort_cells_with_new_sessions(ref('fct_sessions'), 'g.cohort_month', 'addMonths(g.cohort_month, g.lifetime_month)', watermark) }}
 {% endif %}

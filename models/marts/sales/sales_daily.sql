@@ -3,15 +3,18 @@
           projections=[
               {'name': 'by_channel_os_category',
                'query': 'select day, channel, os, category, sum(revenue), sum(units) group by day, channel, os, category'},
-              {'name': 'by_sku', 'query': 'select day, sku, category, sum(revenue), sum(units) group by day, sku, category'},
+              {'name': 'by_sku', 'query': 'select day, sku, product_name, category, sum(revenue), sum(units)'
+                                          ' group by day, sku, product_name, category'},
           ],
-          settings={'lightweight_mutation_projection_mode': 'rebuild'}) }}
-{% set days = days_set(changed_order_days()) %}
+          settings={'lightweight_mutation_projection_mode': 'rebuild'},
+          pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')),
+                                              [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
+{% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'))) %}
 -- Two aggregate projections answer the Sales dashboard's charts (shares and trends by channel / OS /
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
 -- any channel / OS / category filter; ClickHouse picks them itself and the result stays exact.
 -- Sales per day x category x SKU x first-touch source/device/OS x geography. Orders without item
--- lines show as category and SKU "unknown" with the order's revenue and one unit.
+-- lines show as category, SKU and product name "unknown" with the order's revenue and one unit.
 with lines as (
     select
         o.buy_ts as buy_ts,
@@ -27,6 +30,7 @@ with lines as (
         o.city as city,
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
+        if(i.order_id = o.order_id, i.product_name, '') as line_product_name,
         if(i.order_id = o.order_id, i.quantity, 1) as quantity,
         -- item prices are in the order's currency: converted at its rate, to the cent, adding up to
         -- the order's converted revenue (macros/money.sql)
@@ -52,6 +56,8 @@ select
     toDate(buy_ts) as day,
     toLowCardinality(category) as category,
     sku,
+    -- The SKU's product name, not part of the grain (the greatest of its lines' names if they differ).
+    toLowCardinality(if(max(line_product_name) = '', 'unknown', max(line_product_name))) as product_name,
     source_id,
     any(channel) as channel,
     any(channel_group) as channel_group,

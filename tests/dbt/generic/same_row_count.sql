@@ -2,7 +2,7 @@
    input visit): the two row counts are equal. Catches a duplicated or lost row at the cost of two
    count()s (MergeTree answers count() from part metadata), where a grain check over every column
    of 10M sessions would read them all on every refresh.
-   `on_refresh: false` (views, whose count() runs their joins: ~0.1-0.3 s each at 10M visits): on a
+   `on_refresh: false` (views, whose count() runs their joins): on a
    daily refresh the check is skipped (macros/verified_checks.sql, refresh_run); it runs on the first
    build, a full refresh and with --verify-all. Use it only where the rows can change on a refresh
    solely through tables whose own key tests run on every refresh. #}

@@ -5,8 +5,8 @@
     unique_key='uid',
     engine='MergeTree()',
     order_by='uid',
-    pre_hook="{{ delete_vanished_uids('uid not in (select uid from ' ~ ref('dim_customers')
-                                      ~ ' where in_customer_base or orders > 0)') }}"
+    pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('dim_customers')
+                                      ~ ' where in_customer_base or orders > 0)', ref('int_orders'), 'orders') }}"
 ) }}
 -- The customer base without PII, one row per customer in the customer list or with orders: the
 -- columns that do not depend on the as-of date (marts.customer_profiles adds those).
