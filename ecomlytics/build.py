@@ -234,9 +234,9 @@ def run_dbt(
 
         Console(stderr=True).print(f"dbt {command} {state}: {tracker.done} nodes, {tracker.failed} failed "
                                    f"(node log: {state_dir() / 'dbt' / 'logs' / 'dbt.log'})")
-    if publishing and result.success:
-        return publish_results(result.result.results, full_refresh=full_refresh)
-    if full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:
+    if publishing and result.success:  # dbt's success: every node passed (a failed test fails the run)
+        publish_results(result.result.results, full_refresh=full_refresh)
+    elif full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:  # in place
         from ecomlytics.publish import drop_shadow_twins
         from ecomlytics.warehouse import connect
 
@@ -244,12 +244,9 @@ def run_dbt(
     return bool(result.success)
 
 
-def publish_results(results: list, *, full_refresh: bool) -> bool:
-    """Swap what a shadow build built into the published databases; nothing when a node failed."""
-    from ecomlytics.publish import built_relations, publish, run_failed
+def publish_results(results: list, *, full_refresh: bool) -> None:
+    """Swap what a shadow build built into the published databases."""
+    from ecomlytics.publish import built_relations, publish
     from ecomlytics.warehouse import connect
 
-    if run_failed(results):
-        return False
     publish(connect(), built_relations(results), refill_shadow=full_refresh)
-    return True

@@ -113,11 +113,6 @@ def built_relations(results: Iterable[Any]) -> list[Built]:
     return built
 
 
-def run_failed(results: Iterable[Any]) -> bool:
-    """Whether any node of a dbt run errored, failed or was skipped (a test failing skips its children)."""
-    return any(str(result.status) in {"error", "fail", "runtime error", "skipped"} for result in results)
-
-
 def _tables(client: Any, database: str) -> dict[str, str]:
     """Name -> engine of every table and view in ``database``."""
     rows = client.query("SELECT name, engine FROM system.tables WHERE database = {db:String}",
