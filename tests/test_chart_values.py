@@ -212,7 +212,7 @@ def _crm_contacts(rows: list[dict], c: ChartReference, s: Selection) -> list[str
         want = rfm.loc[uid]
         got = (row["segment"], row["macro_segment"], row["recommended_action"], row["recency_days"], row["frequency"])
         if got != (want.segment, want.macro_segment, want.recommended_action, want.recency, want.frequency) or \
-                row["monetary"] != pytest.approx(want.monetary, abs=0.01):
+                row["monetary"] != pytest.approx(float(want.monetary), abs=0.01):
             problems.append(f"{uid}: {row} != {want.to_dict()}")
         contact = customers.loc[uid] if uid in customers.index else None
         for column in ("name", "email", "phone"):
