@@ -53,6 +53,7 @@ class Selection:
     email_consent: tuple[str, ...] = ()
     sms_consent: tuple[str, ...] = ()
     push_consent: tuple[str, ...] = ()
+    model: tuple[str, ...] = ()  # attribution model
 
     def period(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
         """TEMPORAL_RANGE on ``column``: start <= value < end (rows without a value drop out)."""
@@ -343,6 +344,26 @@ class ChartReference:
         m = self.marketing(s).groupby("month")[["costs", "new_buyers"]].sum()
         m = m[m.new_buyers > 0]
         return {"cac": {ms(mo): r.costs / r.new_buyers for mo, r in m.iterrows()}}
+
+    @cached_property
+    def attribution_monthly(self) -> pd.DataFrame:
+        """roas_monthly as contract section 6 computes it (tests/attribution_reference.py), with channels."""
+        from tests.attribution_reference import attribution_daily, roas_monthly
+
+        monthly = roas_monthly(self.ref, attribution_daily(self.ref))
+        return monthly.assign(channel=channel_of(monthly.source_id))
+
+    def attribution(self, s: Selection) -> dict:
+        """The Attribution dashboard per (channel, model): credited orders, revenue and net revenue, spend
+        and (net) ROAS = credited (net) revenue / spend over the months of the period."""
+        m = s.pick(s.period(self.attribution_monthly, "month"), channel="channel", model="model")
+        g = m.groupby(["channel", "model"])[["orders", "revenue", "net_revenue", "costs"]].sum()
+        paid = g.costs > 0
+        g["roas"] = (g.revenue / g.costs).where(paid)
+        g["net_roas"] = (g.net_revenue / g.costs).where(paid)
+        return {"credited_orders": g.orders.to_dict(), "credited_revenue": g.revenue.to_dict(),
+                "credited_net_revenue": g.net_revenue.to_dict(), "spend": g.costs.to_dict(),
+                "roas": g.roas.to_dict(), "net_roas": g.net_roas.to_dict()}
 
     def scorecard(self, s: Selection) -> dict:
         """Channel scorecard over the cohorts of the period (cohort month in it): costs, new buyers, CAC

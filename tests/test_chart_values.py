@@ -38,6 +38,7 @@ from tests.reference_metrics import Reference, month_start
 from tests.superset_served import Served
 
 MONEY, COUNT, RATIO = "money", "count", "ratio"
+CREDIT = "credit"  # attribution: credited money is rounded to 6 decimals per mart row (docs/decisions.md)
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _approx(kind: str, value: float):
         return pytest.approx(value, abs=0.01)
     if kind == COUNT:
         return value
-    return pytest.approx(value, rel=1e-9)
+    return pytest.approx(value, rel=1e-6 if kind == CREDIT else 1e-9)
 
 
 def compare(rows: list[dict], check: Check, expected: dict) -> list[str]:
@@ -329,6 +330,17 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("customer-base", "Contacts by city"): Check(c.base_by("city"), ("city",), {"contacts": COUNT}),
         ("customer-base", "Registrations by month"): Check(c.base_by("registration_month"), ("Registration month",),
                                                            {"contacts": COUNT}),
+        # attribution (credited orders are fractions of orders; credited money is rounded per row)
+        ("attribution", "Channels by attribution model"): Check(c.attribution, ("channel", "model"), {
+            "credited_orders": CREDIT, "credited_revenue": MONEY, "credited_net_revenue": MONEY, "spend": MONEY,
+            "roas": CREDIT, "net_roas": CREDIT}),
+        ("attribution", "ROAS by channel and model"): Check(c.attribution, ("channel", "model"), {"roas": CREDIT}),
+        ("attribution", "Net ROAS by channel and model"): Check(c.attribution, ("channel", "model"),
+                                                                {"net_roas": CREDIT}),
+        ("attribution", "Orders by channel and model (credited)"): Check(c.attribution, ("channel", "model"),
+                                                                         {"credited_orders": CREDIT}),
+        ("attribution", "Revenue by channel and model (credited)"): Check(c.attribution, ("channel", "model"),
+                                                                          {"credited_revenue": MONEY}),
     })
     return checks
 
@@ -389,6 +401,8 @@ def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
         values = c.base[column].value_counts().index
     elif column.endswith("_consent"):  # consented first: a campaign's selection
         values = pd.Index(["yes", "no"])
+    elif column == "model":  # the models that spread credit, then the single-touch ones
+        values = pd.Index(["linear", "position_based", "time_decay", "first", "last"])
     else:  # segment, macro_segment: the largest
         values = c.rfm[column].value_counts().index
     return list(values[:n])
