@@ -154,14 +154,18 @@ def test_retention_matches_pandas(built) -> None:
     assert merged.retention_mart.to_numpy() == pytest.approx(merged.retention.to_numpy(), rel=1e-12)
 
 
-def test_ltv_matches_pandas(built) -> None:
-    client, ref = built
+def assert_ltv_matches(client, ref: Reference) -> None:  # noqa: ANN001 - clickhouse-connect client
+    """LTV per cohort and age (cumulative gross profit per buyer) equals the pandas reference."""
     mart = frame(client, "SELECT cohort_month, age_month AS age, sum(cum_gross_profit) / sum(cohort_buyers) AS ltv "
                          "FROM marts.ltv_monthly GROUP BY cohort_month, age_month")
     mart["cohort_month"] = pd.to_datetime(mart.cohort_month)
     merged = ref.ltv().merge(mart, on=["cohort_month", "age"], suffixes=("", "_mart"))
     assert len(merged) == len(ref.ltv())
     assert merged.ltv_mart.to_numpy() == pytest.approx(merged.ltv.to_numpy(), rel=1e-9)
+
+
+def test_ltv_matches_pandas(built) -> None:
+    assert_ltv_matches(*built)
 
 
 def assert_columns_match(got: pd.DataFrame, expected: pd.DataFrame, columns: list[str]) -> None:

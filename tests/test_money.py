@@ -19,6 +19,7 @@ from ecomlytics.sample_data import generate
 from ecomlytics.warehouse import close_all, connect
 from loaders.ingest import load_files
 from tests.reference_metrics import Reference, lines_in_base, to_base
+from tests.test_marts import assert_ltv_matches
 
 MARGIN_RATE = 0.4  # not 1: items without a cost and orders without items carry a COGS
 ITEMLESS = 25  # orders whose item lines the fixture removes (COGS = revenue x (1 - margin_rate))
@@ -164,12 +165,7 @@ def test_data_issues_match_pandas(built) -> None:
 
 def test_ltv_uses_gross_profit(built) -> None:
     client, ref = built
-    mart = frame(client, "SELECT cohort_month, age_month AS age, sum(cum_gross_profit) / sum(cohort_buyers) AS ltv "
-                         "FROM marts.ltv_monthly GROUP BY cohort_month, age_month")
-    mart["cohort_month"] = pd.to_datetime(mart.cohort_month)
-    merged = ref.ltv().merge(mart, on=["cohort_month", "age"], suffixes=("", "_mart"))
-    assert len(merged) == len(ref.ltv())
-    assert merged.ltv_mart.to_numpy() == pytest.approx(merged.ltv.to_numpy(), rel=1e-9)
+    assert_ltv_matches(client, ref)
     revenue_based = (ref.orders.revenue.sum() * MARGIN_RATE)
     assert ref.orders.gross_profit.sum() != pytest.approx(revenue_based, rel=1e-3)  # a different basis indeed
 
