@@ -19,8 +19,14 @@ pytest_plugins = ["tests.superset_served"]  # the session-wide `served` Superset
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that change the served data (a scheduled refresh) run after every test that reads it."""
-    items.sort(key=lambda item: item.get_closest_marker("changes_served_data") is not None)
+    """Tests that change the served data (a scheduled refresh) run after every test that reads it; those
+    marked ``changes_served_data(order=N)`` after those with a lower N (default 0): a test that adds
+    data goes after one that compares the served data with the inputs before adding its own."""
+    def rank(item: pytest.Item) -> int:
+        marker = item.get_closest_marker("changes_served_data")
+        return 0 if marker is None else 1 + marker.kwargs.get("order", 0)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture

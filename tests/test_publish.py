@@ -70,7 +70,7 @@ class TotalsPoller:
         return list(dict.fromkeys(self.states))
 
 
-@pytest.mark.changes_served_data
+@pytest.mark.changes_served_data(order=1)  # after the scheduled-refresh test, which starts from the inputs
 def test_readers_see_the_marts_wholly_before_or_after_each_refresh(served: Served) -> None:
     """While the serving process runs two refreshes that each bring 300 new orders, a reader polling
     several marts' totals finds only published states: every state has the same order count and revenue
