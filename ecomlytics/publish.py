@@ -198,37 +198,31 @@ def _copy_back(client: Any, live: str, shadow: str, name: str) -> None:
             parameters={"live": live, "shadow": shadow, "name": name})
 
 
-_READING = "_ecomlytics_reading"
+def _reads_hold_the_lock(dbapi_connection: Any, connection_record: Any) -> None:  # noqa: ARG001
+    """Pool ``connect`` listener: every query of a new ClickHouse DB-API connection holds ``PUBLISH_LOCK``
+    shared. Superset runs chart and SQL Lab statements on a raw DB-API cursor (``db_engine_spec.execute``),
+    past SQLAlchemy's execute events, so the lock sits on the connection's client: ``Client.query`` is
+    what every cursor ``execute`` (Superset's and SQLAlchemy's) calls, and it returns the whole result."""
+    from clickhouse_connect.dbapi.connection import Connection
 
+    if not isinstance(dbapi_connection, Connection):
+        return
+    client = dbapi_connection.client
+    query = client.query
 
-def _start_reading(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-    if conn.dialect.name == "clickhousedb" and context is not None:
-        PUBLISH_LOCK.acquire_read()
-        setattr(context, _READING, True)
+    def query_holding_the_read_lock(*args: Any, **kwargs: Any) -> Any:
+        with PUBLISH_LOCK.reading():
+            return query(*args, **kwargs)
 
-
-def _stop_reading(context: Any) -> None:
-    if context is not None and getattr(context, _READING, False):
-        setattr(context, _READING, False)
-        PUBLISH_LOCK.release_read()
-
-
-def _after_execute(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-    _stop_reading(context)
-
-
-def _on_error(exception_context: Any) -> None:
-    _stop_reading(exception_context.execution_context)
+    client.query = query_holding_the_read_lock
 
 
 def install_reader_lock() -> None:
-    """Every statement of a ``clickhousedb`` SQLAlchemy engine in this process (Superset's) holds
+    """Every statement of a ``clickhousedb`` connection pool in this process (Superset's) holds
     ``PUBLISH_LOCK`` shared while it runs, so a publish swaps the marts between statements, never
-    during one. A chDB or HTTP query has its whole result by the time ``execute`` returns."""
+    during one. A chDB or HTTP query has its whole result by the time ``query`` returns."""
     from sqlalchemy import event
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
 
-    for name, listener in (("before_cursor_execute", _start_reading), ("after_cursor_execute", _after_execute),
-                           ("handle_error", _on_error)):
-        if not event.contains(Engine, name, listener):
-            event.listen(Engine, name, listener)
+    if not event.contains(Pool, "connect", _reads_hold_the_lock):
+        event.listen(Pool, "connect", _reads_hold_the_lock)
