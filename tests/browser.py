@@ -23,7 +23,10 @@ def browser_page(width: int = 1600, height: int = 1200) -> Iterator:
 
 
 def log_in(page, base: str, username: str, password: str) -> None:  # noqa: ANN001 - playwright Page
-    page.goto(f"{base}/login/")
+    # Submit once the login page is idle, as a person would: a request the page is still making when
+    # the login lands can answer after it with the anonymous session cookie (Superset keeps the CSRF
+    # token in the session) and overwrite the logged-in one, so the landing bounces back to /login.
+    page.goto(f"{base}/login/", wait_until="networkidle")
     page.fill("input[name=username], #username", username)
     page.fill("input[name=password], #password", password)
     page.keyboard.press("Enter")
