@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,12 +12,11 @@ import pytest
 
 from ecomlytics import settings
 from ecomlytics.build import run_dbt
-from ecomlytics.sample_data import HEADERS, generate
-from ecomlytics.warehouse import close_all, connect
-from loaders.ingest import load_files
+from ecomlytics.sample_data import HEADERS
 from tests.chart_reference import ChartReference
 from tests.dbt_runs import failed_checks, failed_tests
 from tests.reference_metrics import Reference, month_start
+from tests.sample_build import sample_built
 
 REPO = Path(__file__).resolve().parents[1]
 SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index("rfm_code")
@@ -30,25 +28,9 @@ def built(request: pytest.FixtureRequest,
     """Generate a small dataset, load it and run `dbt build` once for the whole module; every test runs
     on it as generated and once more without the optional money inputs (contract section 5: the same
     figures as before them, which the reference then computes)."""
-    home = tmp_path_factory.mktemp("marts-home")
-    old = {k: os.environ.get(k) for k in (settings.HOME_ENV, settings.WAREHOUSE_ENV)}
-    os.environ[settings.HOME_ENV] = str(home)
-    os.environ[settings.WAREHOUSE_ENV] = f"chdb://{home / 'warehouse'}"
-    close_all()
-    data = home / "data"
-    generate(data, users=2500, days=240, seed=7, start=date(2017, 6, 1), bad_share=0.002)
-    if request.param == "without_money_inputs":
-        strip_money_inputs(data)
-    client = connect()
-    assert all(r.status == "loaded" for r in load_files(client, [], directory=data, quiet=True))
-    assert run_dbt("build"), "dbt build (models + dbt tests) failed"
-    yield client, Reference(data)
-    close_all()
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    prepare = strip_money_inputs if request.param == "without_money_inputs" else None
+    with sample_built(tmp_path_factory.mktemp("marts-home"), prepare=prepare) as (client, data):
+        yield client, Reference(data)
 
 
 def strip_money_inputs(data: Path) -> None:

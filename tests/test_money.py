@@ -5,20 +5,16 @@ without any rate, cancelled orders, data issues, RFM monetary."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ecomlytics import settings
 from ecomlytics.build import run_dbt
-from ecomlytics.sample_data import generate
-from ecomlytics.warehouse import close_all, connect
-from loaders.ingest import load_files
 from tests.reference_metrics import Reference, lines_in_base, to_base
+from tests.sample_build import sample_built
 from tests.test_marts import assert_ltv_matches
 
 MARGIN_RATE = 0.4  # not 1: items without a cost and orders without items carry a COGS
@@ -27,26 +23,16 @@ ITEMLESS = 25  # orders whose item lines the fixture removes (COGS = revenue x (
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Reference]]:
-    home = tmp_path_factory.mktemp("money-home")
-    old = {k: os.environ.get(k) for k in (settings.HOME_ENV, settings.WAREHOUSE_ENV)}
-    os.environ[settings.HOME_ENV] = str(home)
-    os.environ[settings.WAREHOUSE_ENV] = f"chdb://{home / 'warehouse'}"
-    close_all()
-    data = home / "data"
-    generate(data, users=2500, days=240, seed=7, start=date(2017, 6, 1), bad_share=0.002)
+    with sample_built(tmp_path_factory.mktemp("money-home"), prepare=drop_some_item_lines,
+                      dbt_vars={"margin_rate": MARGIN_RATE}) as (client, data):
+        yield client, Reference(data, margin_rate=MARGIN_RATE)
+
+
+def drop_some_item_lines(data: Path) -> None:
+    """ITEMLESS orders lose their item lines: their COGS comes from margin_rate."""
     items = pd.read_csv(data / "order_items.csv", dtype=str, keep_default_na=False)
     without = items.order_id.drop_duplicates().iloc[::40].head(ITEMLESS)
     items[~items.order_id.isin(without)].to_csv(data / "order_items.csv", index=False)
-    client = connect()
-    assert all(r.status == "loaded" for r in load_files(client, [], directory=data, quiet=True))
-    assert run_dbt("build", vars={"margin_rate": MARGIN_RATE}), "dbt build (models + dbt tests) failed"
-    yield client, Reference(data, margin_rate=MARGIN_RATE)
-    close_all()
-    for key, value in old.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def frame(client, sql: str) -> pd.DataFrame:
