@@ -117,10 +117,12 @@
 
 {# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a
    big table even when it deletes nothing, and on a normal daily refresh nothing needs deleting.
-   run_query: whether to issue the statement at all is decided before it runs. #}
+   The delete takes the model's query settings, as dbt's own delete+insert step does (models with
+   patch-part deletes: lightweight_delete_mode). run_query: whether to issue the statement at all
+   is decided before it runs. #}
 {% macro delete_where_any(condition) -%}
     {%- if is_incremental() and run_query('select count() from ' ~ this ~ ' where ' ~ condition).columns[0].values()[0] > 0 -%}
-        delete from {{ this }} where {{ condition }}
+        delete from {{ this }} where {{ condition }} {{ adapter.get_model_query_settings(model) }}
     {%- endif -%}
 {%- endmacro %}
 
