@@ -96,6 +96,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The first days of the months of `days`, a literal set from days_set (models replacing whole monthly
+   partitions); an empty set for an empty or not yet literal `days` (parsing, full builds). #}
+{% macro months_of(days) -%}
+    {%- set list = '[' ~ days[1:-1] ~ ']' if days.startswith('(toDate(') else 'CAST([] AS Array(Date))' -%}
+    (select distinct toStartOfMonth(arrayJoin({{ list }})))
+{%- endmacro %}
+
 {# Days to recompute in marts that combine `sessions` (start_ts, load_id) and `orders` (see
    changed_order_days, with its `items`, `amounts` and `first_touch`) per day. #}
 {% macro changed_days(sessions, orders, items, amounts=none, first_touch=none) -%}
