@@ -1,6 +1,6 @@
 """Build benchmark: full `dbt build` at two data sizes and an incremental refresh, in one run.
 
-    python bench/build.py [--small-users 480000] [--large-users 4800000] [--days 365]
+    python bench/build.py [--small-users 480000] [--large-users 4800000] [--days 365] [--only large]
 
 About 2.1 visits per user: the defaults give ~1M and ~10M visits. For each size: generate, load all
 but the last --drops days, parse the dbt project and let the load's merges and the OS's write-back
@@ -10,7 +10,8 @@ dbt's parsed manifest reused, as in the serving process's scheduled refresh; the
 build (--full-refresh). The median of the daily refreshes is compared with the mean of the two full
 builds (the machine's speed drifts). Each size runs in a process of its own (one warehouse per
 process, as ecomlytics runs). Targets: large/small full build <= 12x for 10x data;
-incremental/full <= 0.15.
+incremental/full <= 0.15. The slowest dbt nodes of the median refresh (from dbt's run_results.json)
+are printed for each size (--slowest N, 0 for none), to show where a refresh's time goes.
 """
 
 from __future__ import annotations
@@ -80,7 +81,21 @@ def settle(client, quiet_polls: int = 3, limit_s: float = 300.0) -> float:
     return time.perf_counter() - started
 
 
-def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, list[float]]:
+def node_timings(home: Path) -> dict[str, float]:
+    """Each node's execution time (s) in the last dbt invocation, from its run_results.json."""
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
+    return {result["unique_id"]: result["execution_time"] for result in results}
+
+
+def print_slowest(label: str, timings: dict[str, float], count: int) -> None:
+    """The `count` slowest nodes of one build, with their share of its summed node time."""
+    total = sum(timings.values())
+    print(f"{label}: {len(timings)} nodes, {total:.1f} s summed; slowest {count}:", flush=True)
+    for node, seconds in sorted(timings.items(), key=lambda item: -item[1])[:count]:
+        print(f"  {seconds:6.2f} s {100 * seconds / total:5.1f}%  {node}", flush=True)
+
+
+def measure(users: int, days: int, drops: int, root: Path, slowest: int = 15) -> tuple[int, float, list[float]]:
     home = root / f"u{users}"
     settings_env = {settings.HOME_ENV: str(home), settings.WAREHOUSE_ENV: f"chdb://{home / 'warehouse'}"}
     os.environ.update(settings_env)
@@ -101,15 +116,19 @@ def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, 
     started = time.perf_counter()
     assert run_dbt("build", extra_args=["--quiet"])
     full = time.perf_counter() - started
-    refreshes = []
+    refreshes, timings = [], []
     for drop in daily:
         load_files(client, [], directory=drop, quiet=True)
         settled = settle(client)
         started = time.perf_counter()
         assert run_dbt("build", extra_args=["--quiet"])
         refreshes.append(time.perf_counter() - started)
+        timings.append(node_timings(home))
         print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s"
               f" (merges and write-back settled {settled:.1f} s before)", flush=True)
+    if slowest and refreshes:
+        median = sorted(range(len(refreshes)), key=refreshes.__getitem__)[(len(refreshes) - 1) // 2]
+        print_slowest(f"{visits:,} visits: median refresh ({refreshes[median]:.1f} s)", timings[median], slowest)
     # A second full build after the refreshes (--full-refresh: every model rebuilt from all data): the
     # machine's speed drifts over minutes, and the mean of a full build before and one after the
     # refreshes is the fairer yardstick for them than either alone.
@@ -122,11 +141,12 @@ def measure(users: int, days: int, drops: int, root: Path) -> tuple[int, float, 
     return visits, statistics.mean((full, full_after)), refreshes
 
 
-def measure_in_own_process(users: int, days: int, drops: int, root: Path) -> tuple[int, float, list[float]]:
+def measure_in_own_process(users: int, days: int, drops: int, root: Path,
+                           slowest: int) -> tuple[int, float, list[float]]:
     """`measure` in a fresh Python process: one warehouse per process, as ecomlytics runs (the
     embedded engine of the first size would otherwise still shape the second's timings)."""
     command = [sys.executable, __file__, "--measure", str(users), "--days", str(days), "--drops", str(drops),
-               "--root", str(root)]
+               "--root", str(root), "--slowest", str(slowest)]
     output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     for line in output.splitlines():
         if line.startswith(RESULT_PREFIX):
@@ -142,21 +162,30 @@ def main() -> None:
     parser.add_argument("--large-users", type=int, default=4_800_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--drops", type=int, default=3, help="daily drops appended one by one after the full build")
+    parser.add_argument("--only", choices=("small", "large"), help="measure one size only")
+    parser.add_argument("--slowest", type=int, default=15, help="slowest nodes of the median refresh to print")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # one size, in a child process
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(RESULT_PREFIX + json.dumps(measure(args.measure, args.days, args.drops, args.root)), flush=True)
+        result = measure(args.measure, args.days, args.drops, args.root, args.slowest)
+        print(RESULT_PREFIX + json.dumps(result), flush=True)
         return
+    sizes = {"small": args.small_users, "large": args.large_users}
+    measured = {}
     with tempfile.TemporaryDirectory() as tmp:
-        small = measure_in_own_process(args.small_users, args.days, args.drops, Path(tmp))
-        large = measure_in_own_process(args.large_users, args.days, args.drops, Path(tmp))
-    for label, (visits, full, refreshes) in (("small", small), ("large", large)):
+        for label, users in sizes.items():
+            if args.only in (None, label):
+                measured[label] = measure_in_own_process(users, args.days, args.drops, Path(tmp), args.slowest)
+    for label, (visits, full, refreshes) in measured.items():
         incremental = statistics.median(refreshes)
         each = ", ".join(f"{t:.1f}" for t in refreshes)
         print(f"{label}: {visits:>11,} visits  full build (mean of 2) {full:7.1f} s  "
               f"incremental (+1 day, median of {each}) {incremental:6.1f} s  "
               f"incremental/full {incremental / full:.2f} (target <= 0.15)")
+    if len(measured) < 2:
+        return
+    small, large = measured["small"], measured["large"]
     print(f"data ratio {large[0] / small[0]:.1f}x -> full build time ratio {large[1] / small[1]:.2f}x "
           f"(target <= 12x for 10x data)")
 

@@ -12,12 +12,22 @@
    since: this model's `count_column` counts every row of `counted` it has seen, all loaded up to
    the watermark; a reload replaces such a row with one from a newer load. Only then can a uid have
    lost rows (the checks that follow cost a scan of the model and of the input, so a normal
-   refresh skips them). run_query: it decides which SQL runs, and a reload can touch any past day,
-   so no lookback window can tell. #}
-{% macro reloaded_since(counted, count_column, watermark) -%}
+   refresh skips them). `input` (relation, key), for a `counted` that also restamps rows whose
+   input row did not change (int_orders: a late refund or a new fx rate gives its order the newest
+   load id): a row then counts as loaded up to the watermark when its input row was (its key is not
+   among the input's rows from newer loads), so the daily refunds do not take the slow path; an
+   order that stopped being a sale still lowers the count. run_query: it decides which SQL runs,
+   and a reload can touch any past day, so no lookback window can tell. #}
+{% macro reloaded_since(counted, count_column, watermark, input=none) -%}
     {%- if execute and is_incremental() -%}
+        {%- if input is none -%}
+            {%- set loaded_before = 'load_id <= ' ~ watermark -%}
+        {%- else -%}
+            {%- set loaded_before = input[1] ~ ' not in (select ' ~ input[1] ~ ' from ' ~ input[0]
+                                    ~ ' where load_id > ' ~ watermark ~ ')' -%}
+        {%- endif -%}
         {%- set check = 'select (select sum(' ~ count_column ~ ') from ' ~ this ~ ') != (select count() from '
-                        ~ counted ~ ' where load_id <= ' ~ watermark ~ ')' -%}
+                        ~ counted ~ ' where ' ~ loaded_before ~ ')' -%}
         {{- return(run_query(check).columns[0].values()[0] == 1) -}}
     {%- else -%}
         {{- return(false) -}}
@@ -26,9 +36,9 @@
 
 {# Pre-hook: deletes the rows matching `gone` (a condition on this model's rows: uids whose every
    input row is gone) when rows of `counted` were reloaded since the model's watermark
-   (max(`stamp`)), see reloaded_since. The model then rewrites the changed uids. #}
-{% macro delete_when_reloaded(gone, counted, count_column, stamp='refreshed_in') -%}
-    {%- if reloaded_since(counted, count_column, incremental_watermark(stamp)) -%}
+   (max(`stamp`)), see reloaded_since (`input` as there). The model then rewrites the changed uids. #}
+{% macro delete_when_reloaded(gone, counted, count_column, stamp='refreshed_in', input=none) -%}
+    {%- if reloaded_since(counted, count_column, incremental_watermark(stamp), input) -%}
         {{- delete_where_any(gone) -}}
     {%- endif -%}
 {%- endmacro %}

@@ -96,6 +96,13 @@
     {%- endif -%}
 {%- endmacro %}
 
+{# The first days of the months of `days`, a literal set from days_set (models replacing whole monthly
+   partitions); an empty set for an empty or not yet literal `days` (parsing, full builds). #}
+{% macro months_of(days) -%}
+    {%- set list = '[' ~ days[1:-1] ~ ']' if days.startswith('(toDate(') else 'CAST([] AS Array(Date))' -%}
+    (select distinct toStartOfMonth(arrayJoin({{ list }})))
+{%- endmacro %}
+
 {# Days to recompute in marts that combine `sessions` (start_ts, load_id) and `orders` (see
    changed_order_days, with its `items`, `amounts` and `first_touch`) per day. #}
 {% macro changed_days(sessions, orders, items, amounts=none, first_touch=none) -%}
@@ -117,10 +124,12 @@
 
 {# Runs `delete from this where <condition>` only when a row matches: a mutation costs seconds on a
    big table even when it deletes nothing, and on a normal daily refresh nothing needs deleting.
-   run_query: whether to issue the statement at all is decided before it runs. #}
+   The delete takes the model's query settings, as dbt's own delete+insert step does (models with
+   patch-part deletes: lightweight_delete_mode). run_query: whether to issue the statement at all
+   is decided before it runs. #}
 {% macro delete_where_any(condition) -%}
     {%- if is_incremental() and run_query('select count() from ' ~ this ~ ' where ' ~ condition).columns[0].values()[0] > 0 -%}
-        delete from {{ this }} where {{ condition }}
+        delete from {{ this }} where {{ condition }} {{ adapter.get_model_query_settings(model) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -4,7 +4,8 @@
     unique_key='uid',
     order_by='uid',
     engine='MergeTree()',
-    pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('int_orders') ~ ')', ref('int_orders'), 'orders') }}"
+    pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('int_orders') ~ ')', ref('int_orders'), 'orders',
+                                      input=(ref('stg_orders'), 'order_id')) }}"
 ) }}
 -- One row per buyer (sales only, int_orders): first and last order, orders, revenue and net revenue
 -- (base currency), and first-touch attributes
@@ -21,7 +22,7 @@
     (select uid from {{ ref('int_order_amounts') }} where load_id > {{ watermark }}
      union distinct
      select uid from {{ ref('int_first_touch') }} where visits_load_id > {{ watermark }}
-     {%- if reloaded_since(ref('int_orders'), 'orders', watermark) %}
+     {%- if reloaded_since(ref('int_orders'), 'orders', watermark, (ref('stg_orders'), 'order_id')) %}
      union distinct
      select uid from {{ this }}
      where (uid, orders) not in (select uid, toUInt64(count()) from {{ ref('int_orders') }} group by uid)

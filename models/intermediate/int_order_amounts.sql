@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
-          engine='MergeTree()', order_by='(order_id)') }}
+          engine='MergeTree()', order_by='(order_id)', query_settings={'enable_materialized_cte': 1}) }}
 -- Every order with its money in the base currency (contract section 5) and whether it is a sale:
 -- is_sale = not cancelled and an fx rate on or before its date (the base currency has rate 1).
 -- Amounts are converted at the order's rate and rounded to the cent (macros/money.sql); COGS and gross
@@ -8,15 +8,20 @@
 -- (macros/incremental_money.sql) and stamps them load_id = the newest load id, so the order-based
 -- models downstream treat an order whose refunds, rate or costs changed as a reloaded order: a late
 -- refund or a new fx rate rewrites just the orders it touches.
-{% set changed = orders_with_changed_money(ref('stg_orders'), ref('stg_refunds'), ref('stg_order_items'), ref('stg_products'),
-                                               ref('stg_fx_rates'), incremental_watermark('load_id')) %}
-with rates as (
+-- On a refresh, `changed` (the orders to recompute) is read four times: MATERIALIZED computes it once
+-- (a union of five scans, ~0.3 s at 10M visits), and the orders are filtered before the as-of join.
+with
+{% if is_incremental() %}
+changed as materialized {{ orders_with_changed_money(ref('stg_orders'), ref('stg_refunds'), ref('stg_order_items'),
+                                                      ref('stg_products'), ref('stg_fx_rates'), incremental_watermark('load_id')) }},
+{% endif %}
+rates as (
     select currency, rate_date, rate from {{ ref('stg_fx_rates') }}
 ),
 refunds as (
     select order_id, sum(amount) as refunds_total, toUInt64(count()) as refunds
     from {{ ref('stg_refunds') }}
-    {% if is_incremental() %}where order_id in {{ changed }}{% endif %}
+    {% if is_incremental() %}where order_id in changed{% endif %}
     group by order_id
 ),
 item_costs as (
@@ -27,7 +32,7 @@ item_costs as (
         sumIf(toDecimal64(i.quantity * i.unit_price, 2), p.unit_cost is null) as uncosted_value
     from {{ ref('stg_order_items') }} as i
     left join {{ ref('stg_products') }} as p on p.sku = i.sku
-    {% if is_incremental() %}where i.order_id in {{ changed }}{% endif %}
+    {% if is_incremental() %}where i.order_id in changed{% endif %}
     group by i.order_id
 ),
 converted as (
@@ -35,9 +40,11 @@ converted as (
         o.*,
         CAST(o.currency = '{{ var("base_currency") }}' AS UInt8) as is_base,
         toNullable(if(is_base, toDecimal64(1, 6), if(f.rate > 0, f.rate, null))) as fx_rate
-    from {{ ref('stg_orders') }} as o
+    from (
+        select * from {{ ref('stg_orders') }}
+        {% if is_incremental() %}where order_id in changed{% endif %}
+    ) as o
     asof left join rates as f on f.currency = o.currency and f.rate_date <= toDate(o.buy_ts)
-    {% if is_incremental() %}where o.order_id in {{ changed }}{% endif %}
 )
 select
     o.order_id as order_id,
@@ -83,5 +90,5 @@ from converted as o
 left join refunds as r on r.order_id = o.order_id
 left join item_costs as c on c.order_id = o.order_id
 {% if is_incremental() %}
-left join (select order_id, buy_ts from {{ this }} where order_id in {{ changed }}) as old on old.order_id = o.order_id
+left join (select order_id, buy_ts from {{ this }} where order_id in changed) as old on old.order_id = o.order_id
 {% endif %}

@@ -6,7 +6,8 @@
     engine='MergeTree()',
     order_by='uid',
     pre_hook="{{ delete_when_reloaded('orders > 0 and first_visit_ts is null and not in_customer_base and uid not in '
-                                      ~ '(select uid from ' ~ ref('int_buyers') ~ ')', ref('int_orders'), 'orders') }}"
+                                      ~ '(select uid from ' ~ ref('int_buyers') ~ ')', ref('int_orders'), 'orders',
+                                      input=(ref('stg_orders'), 'order_id')) }}"
 ) }}
 -- One row per uid seen in visits, orders or customers. Holds PII (name, email, phone):
 -- readable only by the CRM and Admin roles; other roles use marts.customer_profiles.
@@ -22,7 +23,7 @@
      select uid from {{ ref('int_buyers') }} where refreshed_in > {{ watermark }}
      union distinct
      select uid from {{ ref('stg_customers') }} where load_id > {{ watermark }}
-     {%- if reloaded_since(ref('int_orders'), 'orders', watermark) %}
+     {%- if reloaded_since(ref('int_orders'), 'orders', watermark, (ref('stg_orders'), 'order_id')) %}
      union distinct
      select uid from {{ this }} where orders > 0 and uid not in (select uid from {{ ref('int_buyers') }})
      {%- endif -%})

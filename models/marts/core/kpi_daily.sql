@@ -39,7 +39,14 @@ cancelled as (
         toLowCardinality(if(ft.uid = a.uid, ft.first_os, 'unknown')) as first_os,
         a.load_id as load_id
     from {{ ref('int_order_amounts') }} as a
-    left join {{ ref('int_first_touch') }} as ft on ft.uid = a.uid
+    left join (
+        select * from {{ ref('int_first_touch') }}
+        {% if is_incremental() -%}
+        -- just these orders' buyers: the join's hash table of all 4.8M users' first touch was half of a
+        -- 10M refresh's kpi_daily (0.8 of 1.5 s; 0.15-0.45 s so)
+        where uid in (select uid from {{ ref('int_order_amounts') }} where is_cancelled = 1 and toDate(buy_ts) in {{ days }})
+        {%- endif %}
+    ) as ft on ft.uid = a.uid
     where a.is_cancelled = 1
     {% if is_incremental() %}and toDate(a.buy_ts) in {{ days }}{% endif %}
 ),

@@ -6,7 +6,8 @@
     engine='MergeTree()',
     order_by='uid',
     pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('dim_customers')
-                                      ~ ' where in_customer_base or orders > 0)', ref('int_orders'), 'orders') }}"
+                                      ~ ' where in_customer_base or orders > 0)', ref('int_orders'), 'orders',
+                                      input=(ref('stg_orders'), 'order_id')) }}"
 ) }}
 -- The customer base without PII, one row per customer in the customer list or with orders: the
 -- columns that do not depend on the as-of date (marts.customer_profiles adds those).
