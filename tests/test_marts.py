@@ -124,7 +124,7 @@ def test_sales_daily_names_each_sku_as_the_order_items_do(built) -> None:
         assert names == [expected.get(sku, "unknown")], sku
     assert frame(client, "SELECT count() AS n FROM marts.sales_daily").n[0] == frame(
         client, "SELECT count() AS n FROM (SELECT DISTINCT day, category, sku, source_id, device, os, country, "
-                "region, city FROM marts.sales_daily)").n[0]
+                "region, city, sales_channel FROM marts.sales_daily)").n[0]
     labels = pd.read_csv(REPO / "seeds" / "activity_statuses.csv").set_index("activity_status").activity_label
     base = frame(client, "SELECT DISTINCT toString(activity_status) AS status, toString(activity_label) AS label "
                          "FROM marts.customer_base_summary")
