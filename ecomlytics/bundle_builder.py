@@ -675,8 +675,9 @@ lifetime) have none and ignore it.""", [
         ], ("period", "channel", "sales_channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** the channel
 scorecard, per channel over the Period's buyer cohorts: spend, new buyers, CAC; LTV and ROMI at 6 months
-(cohorts that reached age 5; age 0 = first month); payback month = first age at which the cohorts have earned
-their costs back (N/A: not yet). Below: spend per source, monthly CAC, ROMI by cohort and age, customer flow.
+(cohorts that reached age 5; age 0 = first month; on gross profit net of refunds, tax, shipping and COGS);
+payback month = first age at which the cohorts have earned their costs back (N/A: not yet). Below: spend per
+source, monthly CAC, ROMI by cohort and age, customer flow.
 **Actions:** red ROMI (CAC above the same cohorts' 6-month LTV) → cut or rebuild the channel; green ROMI and
 payback within 6 months → shift budget to it.""", [
             [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
