@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shutil
 import uuid
 from collections.abc import Callable
@@ -907,6 +908,13 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
     }
 
 
+def about_height(about: str) -> int:
+    """Grid rows of a dashboard's text card: three lines of text (about 180 characters each at 1600 px) and the
+    navigation line fit the 16 rows every card had; each further line takes 3 rows more (the card clips)."""
+    lines = math.ceil(len(" ".join(about.split())) / 180)
+    return 16 + 3 * max(0, lines - 3)
+
+
 def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dict[str, str]) -> dict:
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
@@ -915,7 +923,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": board.title}},
     }
     rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
-        "width": 12, "height": 16, "code": f"{board.about}\n\n{NAV}"}})]]
+        "width": 12, "height": about_height(board.about), "code": f"{board.about}\n\n{NAV}"}})]]
     for chart in (c for row in board.rows for c in row):
         assert chart.uuid in chart_ids
     for row in board.rows:
@@ -1111,7 +1119,8 @@ def gross_and_net(grain: str) -> list[list[Chart]]:
     word = {"P1W": "weekly", "P1M": "monthly"}[grain]
     m = "money_daily"
     totals = table(GROSS_NET_TITLE, m, [], ["gmv", "net_sales", "refunds", "refund_rate", "discounts_granted",
-                                            "profit", "gross_margin"], width=12, height=22)
+                                            "profit", "gross_margin"], width=12, height=20)
+    totals.params["show_cell_bars"] = False  # one row: every cell bar would be full, the row one green band
     amounts = timeseries(f"GMV and net revenue, refunds, discounts, gross profit, {word}", m,
                          ["gmv", "net_sales", "refunds", "discounts_granted", "profit"], "day", grain, width=8,
                          y_title=f"Amount ({CURRENCY_PLACEHOLDER})")

@@ -108,6 +108,12 @@ def test_without_money_inputs_net_is_gross_and_nothing_is_left_out(built, reques
                         "sum(cancelled_orders) FROM marts.kpi_daily").result_rows == [(1, 1, 0, 0)]
     for table in ("data_issues", "refunds_daily"):
         assert client.query(f"SELECT count() FROM marts.{table}").result_rows == [(0,)], table
+    # The Sales-channel dimension has one value: the dashboards' figures stay as without it.
+    for table in ("money_daily", "sales_daily", "ltv_monthly"):
+        assert client.query(f"SELECT groupUniqArray(toString(sales_channel)) FROM marts.{table}").result_rows == [
+            (["unknown"],)], table
+    assert client.query("SELECT sum(net_revenue) = sum(revenue), sum(gross_profit) = sum(revenue), sum(refunded), "
+                        "toUInt64(sum(orders)) FROM marts.money_daily").result_rows == [(1, 1, 0, len(ref.orders))]
 
 
 def test_sales_daily_names_each_sku_as_the_order_items_do(built) -> None:
