@@ -1089,8 +1089,8 @@ DATASETS["money_daily"] = ("day", MONEY_DAILY_METRICS)
 DATASETS["romi_cohorts"][1].update({
     "payback_ratio": ("sum(cum_gross_profit) / nullIf(toFloat64(sum(costs)), 0)", ".0%"),
     "gross_profit_per_buyer": ("sum(cum_gross_profit) / nullIf(sum(cohort_buyers), 0)", ",.2f"),
-    # CAC of the Period's cohorts: each cohort counted once (its age-0 row; every cohort has one)
-    "cohort_cac": ("toFloat64(sumIf(costs, age_month = 0)) / nullIf(sumIf(cohort_buyers, age_month = 0), 0)",
+    # CAC of the Period's cohorts: each cohort counted once (its age-0 row; every cohort has one); none without costs
+    "cohort_cac": ("nullIf(toFloat64(sumIf(costs, age_month = 0)), 0) / nullIf(sumIf(cohort_buyers, age_month = 0), 0)",
                    ",.2f"),
 })
 FILTER_COLUMNS["sales_channel"] = ("Sales channel", "sales_channel", "money_daily")
@@ -1132,7 +1132,7 @@ def gross_and_net(grain: str) -> list[list[Chart]]:
 
 
 # Superset draws a formula annotation layer in the browser (the chart-data API drops it): the CAC line.
-CAC_LINE = {"name": "CAC (100% = paid back)", "annotationType": "FORMULA", "sourceType": "", "value": "1",
+CAC_LINE = {"name": "CAC (= 100%)", "annotationType": "FORMULA", "sourceType": "", "value": "1",
             "overrides": {}, "show": True, "showLabel": True, "showMarkers": False, "hideLine": False,
             "style": "dashed", "width": 2, "opacity": "", "color": None, "titleColumn": "", "descriptionColumns": [],
             "timeColumn": "", "intervalEndColumn": ""}
@@ -1149,10 +1149,11 @@ def payback_rows() -> list[list[Chart]]:
     r, age = "romi_cohorts", "Age (months since the first order)"
     ratio = timeseries("Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel", r,
                        ["payback_ratio"], "age_month", None, ["channel"], width=12, fmt=".0%", x_title=age,
-                       y_title="Gross profit per buyer as a share of CAC (100% = paid back), %", legend_right=True)
+                       y_title="Share of CAC, %", legend_right=True)
     ratio.params["annotation_layers"] = [CAC_LINE]
     money = timeseries("Cumulative gross profit per buyer by acquisition channel", r, ["gross_profit_per_buyer"],
-                       "age_month", None, ["channel"], width=8, x_title=age, legend_right=True)
+                       "age_month", None, ["channel"], width=8, x_title=age, legend_right=True,
+                       y_title=f"Per buyer ({CURRENCY_PLACEHOLDER})")
     cac = bars("CAC by acquisition channel (cohorts of the period)", r, "cohort_cac", "channel", width=4)
     described = [dataclasses.replace(c, description=PAYBACK_DEFINITIONS) for c in (ratio, money, cac)]
     return [described[:1], described[1:]]
