@@ -367,9 +367,6 @@ class Chart:
 # leaving the old chart behind): new title -> the title the UUID was made from.
 MOVED = {  # charts moved to another dataset keep their UUIDs too: "dataset:title" -> the one it was made from
     "kpi_weekly:Active users, weekly": "activity_weekly:Active users, weekly",
-    # Overview's GMV by channel reads money_daily (the Sales-channel filter applies)
-    "money_daily:GMV by channel, weekly": "kpi_daily:GMV by channel, weekly",
-    "money_daily:GMV share by channel": "kpi_daily:GMV share by channel",
     # the scorecard replaces the payback table (and carries its payback month)
     "channel_scorecard:Channel scorecard": "romi_cohorts:Payback month by source",
 }
@@ -579,7 +576,7 @@ COMPARE_TITLE = "The period against the previous period of the same length and l
 
 
 def dashboards() -> list[Dashboard]:
-    k, w, cb, m = "kpi_daily", "kpi_weekly", "customer_base_summary", "money_daily"
+    k, w, cb = "kpi_daily", "kpi_weekly", "customer_base_summary"
     return [
         Dashboard("overview", "Overview KPI", """**What:** GMV, AOV, users, conversion (orders / users), revenue per
 session and units sold: tiles show the last complete week over the weekly trend; the table compares the
@@ -588,8 +585,8 @@ where that period is not wholly inside the data).
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
 checkout and payments · refund rate ↑ or gross margin ↓ → check returns by product and the discounts granted.
-**Sales channel** (delivery / pickup / ...) filters the money charts (gross and net, GMV by channel); the tiles
-and the comparison table count every sales channel (users and sessions have none).""", [
+**Sales channel** (delivery / pickup / ...) filters the gross-and-net charts; the other charts count every
+sales channel (they read kpi_daily / kpi_weekly, whose users and sessions have none).""", [
             [big_number("GMV", w, "gmv", "week"), big_number("AOV", w, "aov", "week", fmt=",.2f"),
              big_number("Users", w, "users", "week"), big_number("Conversion", w, "conversion", "week", fmt=".2%"),
              big_number("Revenue per session", w, "revenue_per_session", "week", fmt=",.3f"),
@@ -598,10 +595,9 @@ and the comparison table count every sales channel (users and sessions have none
                                                       "same_period_last_year", "change_vs_last_year"],
                        limit=20, height=46, search=False, order_by="position")],
             *gross_and_net("P1W"),
-            # From money_daily (the same GMV as kpi_daily's), so the Sales-channel filter applies.
-            [timeseries("GMV by channel, weekly", m, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
+            [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
-             bars("GMV share by channel", m, "gmv", "channel", share=True)],
+             bars("GMV share by channel", k, "gmv", "channel", share=True)],
         ], ("period", "channel", "os", "sales_channel")),
         Dashboard("sales", "Sales: channels, OS, categories, SKUs", """**What:** where revenue comes from —
 channel shares and dynamics, OS, categories month over month and seasonality, top and bottom SKUs.
