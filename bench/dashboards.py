@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecomlytics.warehouse import close_all, connect  # noqa: E402
-from tests.test_superset import Served, free_port  # noqa: E402 - the same served-app helper the tests use
+from tests.superset_served import Served, free_port  # noqa: E402 - the same served-app helper the tests use
 
 FIRST_TOUCH = """(SELECT uid, argMin(source_id, (start_ts, source_id, device, end_ts)) AS src,
     argMin(os, (start_ts, source_id, device, end_ts)) AS first_os, min(start_ts) AS first_ts
@@ -33,6 +33,30 @@ FIRST_TOUCH = """(SELECT uid, argMin(source_id, (start_ts, source_id, device, en
 MONTHS = """CROSS JOIN (SELECT arrayJoin(arrayMap(i -> addMonths(toStartOfMonth(min(buy_ts)), i),
     range(toUInt32(dateDiff('month', min(buy_ts), max(buy_ts)) + 1)))) AS snapshot FROM raw.orders) AS months
     WHERE toDate(buy_ts) < addMonths(snapshot, 1)"""
+
+# Every sale with its section-5 money from raw (fx rate of its day or the latest earlier; refunds capped at
+# revenue; COGS from product costs, else revenue x (1 - margin_rate) with the default margin_rate 1: 0).
+SALES_MONEY = """(SELECT o.uid AS uid, o.buy_ts AS buy_ts, o.sales_channel AS sales_channel,
+        o.revenue * x.rate AS revenue, least(o.revenue, ifNull(r.amount, 0)) * x.rate AS refunded,
+        o.discount * x.rate AS discount, (o.revenue - refunded / x.rate - o.tax - o.shipping) * x.rate AS net_revenue,
+        ifNull(c.cogs, 0) AS cogs, net_revenue - cogs * if(revenue > 0, 1 - refunded / revenue, 1) AS gross_profit
+    FROM raw.orders AS o
+    ASOF LEFT JOIN (SELECT currency, date, rate FROM raw.fx_rates
+                    UNION ALL SELECT 'USD', toDate('1970-01-01'), 1) AS x
+        ON x.currency = if(o.currency = '', 'USD', o.currency) AND toDate(o.buy_ts) >= x.date
+    LEFT JOIN (SELECT order_id, sum(amount) AS amount FROM raw.refunds GROUP BY order_id) AS r
+        ON r.order_id = o.order_id
+    LEFT JOIN (SELECT i.order_id AS order_id, sum(i.quantity * ifNull(p.unit_cost, 0)) AS cogs FROM raw.order_items AS i
+               LEFT JOIN raw.products AS p ON p.sku = i.sku GROUP BY i.order_id) AS c ON c.order_id = o.order_id
+    WHERE o.status != 'cancelled' AND x.rate > 0)"""
+
+
+def gross_and_net(period: str) -> str:
+    """The gross-and-net charts (totals, amounts, refund rate and gross margin) per period, sales channel and
+    first-touch source (the dashboards' filters) from raw."""
+    return f"""SELECT {period} AS p, s.sales_channel, f.src, sum(s.revenue), sum(s.net_revenue), sum(s.refunded),
+        sum(s.discount), sum(s.gross_profit), sum(s.refunded) / sum(s.revenue), sum(s.gross_profit) / sum(s.net_revenue)
+        FROM {SALES_MONEY} AS s LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = s.uid GROUP BY ALL"""
 
 
 def rfm_codes(snapshot: str, months: str = "") -> str:
@@ -58,12 +82,14 @@ RAW_SQL = {
             LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = o.uid GROUP BY f.src, w""",
         """SELECT toStartOfWeek(o.buy_ts, 1) AS w, sum(i.quantity) FROM raw.order_items AS i
             INNER JOIN raw.orders AS o ON o.order_id = i.order_id GROUP BY w""",  # units sold
+        gross_and_net("toStartOfWeek(s.buy_ts, 1)"),
     ],
     "sales": [
         f"""SELECT i.category, i.sku, f.src, f.first_os, toStartOfMonth(o.buy_ts) AS m,
             sum(i.quantity * i.unit_price) FROM raw.order_items AS i
             INNER JOIN raw.orders AS o ON o.order_id = i.order_id
             LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = o.uid GROUP BY ALL""",
+        gross_and_net("toStartOfMonth(s.buy_ts)"),
     ],
     "users-conversion": [
         "SELECT toDate(start_ts) AS d, uniqExact(uid) FROM raw.visits GROUP BY d",
@@ -82,15 +108,42 @@ RAW_SQL = {
     "cohorts": [
         f"""SELECT toStartOfMonth(f.first_ts) AS c, dateDiff('month', c, toStartOfMonth(v.start_ts)) AS l,
             uniqExact(v.uid) FROM raw.visits AS v INNER JOIN {FIRST_TOUCH} AS f ON f.uid = v.uid GROUP BY c, l""",
-        """SELECT b.c, dateDiff('month', b.c, toStartOfMonth(o.buy_ts)) AS a, sum(o.revenue), uniqExact(o.uid)
-            FROM raw.orders AS o INNER JOIN (SELECT uid, toStartOfMonth(min(buy_ts)) AS c FROM raw.orders GROUP BY uid)
-            AS b ON b.uid = o.uid GROUP BY b.c, a""",
+        # buyer cohorts by the sales channel of the first order: gross profit (LTV), revenue, active buyers
+        f"""SELECT b.c, b.sc, dateDiff('month', b.c, toStartOfMonth(s.buy_ts)) AS a, sum(s.gross_profit),
+            sum(s.revenue), uniqExact(s.uid) FROM {SALES_MONEY} AS s
+            INNER JOIN (SELECT uid, toStartOfMonth(min(buy_ts)) AS c, argMin(sales_channel, buy_ts) AS sc
+                        FROM raw.orders WHERE status != 'cancelled' GROUP BY uid) AS b ON b.uid = s.uid
+            GROUP BY b.c, b.sc, a""",
     ],
     "marketing": [
         "SELECT source_id, toStartOfMonth(dt) AS m, sum(costs) FROM raw.costs GROUP BY source_id, m",
         f"""SELECT f.src, toStartOfMonth(b.first_order) AS m, count() FROM
             (SELECT uid, min(buy_ts) AS first_order FROM raw.orders GROUP BY uid) AS b
             LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = b.uid GROUP BY f.src, m""",
+    ],
+    "attribution": [
+        # linear credit (1 / touchpoints) of each order to the buyer's sessions in the 30 days before it, per
+        # source and month, beside the month's costs (ROAS); the other models weigh the same touchpoints
+        """SELECT t.source_id, t.m, sum(1 / t.n), sum(t.revenue / t.n), any(c.costs)
+            FROM (SELECT o.order_id, toStartOfMonth(o.buy_ts) AS m, o.revenue, v.source_id,
+                         count() OVER (PARTITION BY o.order_id) AS n
+                  FROM raw.orders AS o INNER JOIN raw.visits AS v ON v.uid = o.uid
+                  WHERE o.status != 'cancelled' AND v.start_ts <= o.buy_ts AND v.start_ts >= o.buy_ts - INTERVAL 30 DAY)
+                 AS t
+            LEFT JOIN (SELECT source_id, toStartOfMonth(dt) AS m, sum(costs) AS costs FROM raw.costs GROUP BY ALL)
+                 AS c ON c.source_id = t.source_id AND c.m = t.m
+            GROUP BY t.source_id, t.m""",
+        # payback curves: cumulative gross profit per buyer by first-touch source and age against the cohort
+        # month's costs of the source / its new buyers
+        f"""SELECT f.src, b.c, dateDiff('month', b.c, toStartOfMonth(s.buy_ts)) AS a, sum(s.gross_profit),
+            uniqExact(s.uid), any(k.costs)
+            FROM {SALES_MONEY} AS s
+            INNER JOIN (SELECT uid, toStartOfMonth(min(buy_ts)) AS c FROM raw.orders WHERE status != 'cancelled'
+                        GROUP BY uid) AS b ON b.uid = s.uid
+            LEFT JOIN {FIRST_TOUCH} AS f ON f.uid = s.uid
+            LEFT JOIN (SELECT source_id, toStartOfMonth(dt) AS m, sum(costs) AS costs FROM raw.costs GROUP BY ALL)
+                 AS k ON k.source_id = f.src AND k.m = b.c
+            GROUP BY f.src, b.c, a""",
     ],
     "rfm": [
         f"SELECT code, count() FROM ({rfm_codes('toStartOfMonth(today())')}) GROUP BY code",
@@ -141,7 +194,9 @@ def through_superset(home: Path) -> dict[str, tuple[float, list[str]]]:
                     break
             except requests.ConnectionError:
                 time.sleep(1)
-        admin = Served(base, home, home, "bench-password").admin()
+        session_of = Served(home, "bench-password")  # its login helper, against this server
+        session_of.base = base
+        admin = session_of.admin()
         timings = {}
         for dashboard in admin.get(f"{base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]:
             charts = admin.get(f"{base}/api/v1/dashboard/{dashboard['id']}/charts").json()["result"]

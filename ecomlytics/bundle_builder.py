@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import shutil
 import uuid
 from collections.abc import Callable
@@ -354,6 +355,7 @@ class Chart:
     width: int = 4
     height: int = 50
     query: dict = field(default_factory=dict)  # the saved query (columns / metrics / orderby / row_limit)
+    description: str | None = None  # shown on the chart's card: how a figure is defined, where it needs saying
 
     @property
     def uuid(self) -> str:
@@ -582,7 +584,9 @@ whole Period with the period of the same length before it and with the same date
 where that period is not wholly inside the data).
 **Signals → actions:** GMV peak or dip → open **Sales** to see which channel / OS / category moved it ·
 AOV ↓ with stable orders → push upsell and bundles · conversion ↓ while traffic grows → check speed,
-checkout and payments.""", [
+checkout and payments · refund rate ↑ or gross margin ↓ → check returns by product and the discounts granted.
+**Sales channel** (delivery / pickup / ...) filters the gross-and-net charts; the other charts count every
+sales channel (they read kpi_daily / kpi_weekly, whose users and sessions have none).""", [
             [big_number("GMV", w, "gmv", "week"), big_number("AOV", w, "aov", "week", fmt=",.2f"),
              big_number("Users", w, "users", "week"), big_number("Conversion", w, "conversion", "week", fmt=".2%"),
              big_number("Revenue per session", w, "revenue_per_session", "week", fmt=",.3f"),
@@ -590,16 +594,20 @@ checkout and payments.""", [
             [raw_table(COMPARE_TITLE, "kpi_compare", ["kpi", "this_period", "previous_period", "change_vs_previous",
                                                       "same_period_last_year", "change_vs_last_year"],
                        limit=20, height=46, search=False, order_by="position")],
+            *gross_and_net("P1W"),
             [timeseries("GMV by channel, weekly", k, ["gmv"], "day", "P1W", ["channel"], kind="bar", stack=True,
                         width=8),
              bars("GMV share by channel", k, "gmv", "channel", share=True)],
-        ]),
+        ], ("period", "channel", "os", "sales_channel")),
         Dashboard("sales", "Sales: channels, OS, categories, SKUs", """**What:** where revenue comes from —
 channel shares and dynamics, OS, categories month over month and seasonality, top and bottom SKUs.
 **Actions:** move budget from channels with high CAC and low conversion (see **Marketing**) to efficient
 ones · a dip on one OS/device → audit the release (SDK, performance, crashes), roll out fixes gradually
 and A/B the checkout · categories with negative MoM on a high base → promo, content, stock · top SKUs →
-storefronts, cross-sell and bundles.""", [
+storefronts, cross-sell and bundles · net revenue or gross margin falling behind GMV → refunds, discounts,
+tax or shipping grow: see the gross and net rows (the Category filter does not apply to them: refunds and
+costs are per order).""", [
+            *gross_and_net("P1M"),
             [bars("Channel share of GMV", "sales_daily", "gmv", "channel", share=True),
              timeseries("GMV by channel, monthly", "sales_daily", ["gmv"], "day", "P1M", ["channel"], kind="bar",
                         stack=True, width=8)],
@@ -610,7 +618,7 @@ storefronts, cross-sell and bundles.""", [
                    top_of="sku"),
              table("Bottom 10 SKUs by GMV", "sales_daily", ["sku", "product_name", "category"], ["gmv", "units"],
                    ascending=True, top_of="sku")],
-        ], ("period", "channel", "category", "os")),
+        ], ("period", "channel", "category", "os", "sales_channel")),
         Dashboard("users-conversion", "Users & conversion", """**What:** DAU / WAU / MAU and growth, sticky
 factor, sessions by OS, conversion lines.
 **Signals → actions:** MAU ↑ but conversion flat or ↓ → UX, performance, checkout · sessions grow on one
@@ -649,7 +657,9 @@ UX, speed or tracking problems · active users grow without GMV → work on conv
 and pays: retention heatmap, LTV by cohort and age, lifetime, average check, active buyers; filter by
 channel to judge traffic quality.
 **Questions:** after how long do users stop coming back? Which cohort brought more money in its first six
-months? A lifetime that shrinks in one cohort → investigate that campaign.""", [
+months? A lifetime that shrinks in one cohort → investigate that campaign. **Sales channel** selects buyer
+cohorts by the sales channel of the buyer's first order (all their orders count); visit cohorts (retention,
+lifetime) have none and ignore it.""", [
             [heatmap("Retention by visit cohort and lifetime month (month 0 = 100%, not shown)", "retention_monthly",
                      "lifetime_month", COHORT, "retention", ".1%", at_least=("lifetime_month", 1))],
             [heatmap("LTV by buyer cohort and age (cumulative gross profit per buyer)", "ltv_monthly", "age_month",
@@ -659,11 +669,12 @@ months? A lifetime that shrinks in one cohort → investigate that campaign.""",
              timeseries("Average check by buyer cohort", "ltv_monthly", ["average_check"], "cohort_month", "P1M",
                         kind="bar", width=6)],
             [heatmap("Active buyers by cohort and age", "ltv_monthly", "age_month", COHORT, "active_buyers", ",d")],
-        ], ("period", "channel")),
+        ], ("period", "channel", "sales_channel")),
         Dashboard("marketing", "Marketing: costs, CAC, ROMI, customer flow", """**What:** the channel
 scorecard, per channel over the Period's buyer cohorts: spend, new buyers, CAC; LTV and ROMI at 6 months
-(cohorts that reached age 5; age 0 = first month); payback month = first age at which the cohorts have earned
-their costs back (N/A: not yet). Below: spend per source, monthly CAC, ROMI by cohort and age, customer flow.
+(cohorts that reached age 5; age 0 = first month; on gross profit net of refunds, tax, shipping and COGS);
+payback month = first age at which the cohorts have earned their costs back (N/A: not yet). Below: spend per
+source, monthly CAC, ROMI by cohort and age, customer flow.
 **Actions:** red ROMI (CAC above the same cohorts' 6-month LTV) → cut or rebuild the channel; green ROMI and
 payback within 6 months → shift budget to it.""", [
             [big_number("CAC (project)", "kpi_headline", "cac", fmt=",.2f", width=3),
@@ -893,6 +904,13 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]]) -> dict:
     }
 
 
+def about_height(about: str) -> int:
+    """Grid rows of a dashboard's text card: three lines of text (about 180 characters each at 1600 px) and the
+    navigation line fit the 16 rows every card had; each further line takes 3 rows more (the card clips)."""
+    lines = math.ceil(len(" ".join(about.split())) / 180)
+    return 16 + 3 * max(0, lines - 3)
+
+
 def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dict[str, str]) -> dict:
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
@@ -901,7 +919,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], datasets_of: dic
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": board.title}},
     }
     rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
-        "width": 12, "height": 16, "code": f"{board.about}\n\n{NAV}"}})]]
+        "width": 12, "height": about_height(board.about), "code": f"{board.about}\n\n{NAV}"}})]]
     for chart in (c for row in board.rows for c in row):
         assert chart.uuid in chart_ids
     for row in board.rows:
@@ -954,7 +972,8 @@ def _has_column(dataset: str, column: str) -> bool:
 
 
 def chart_yaml(chart: Chart) -> dict:
-    return {"slice_name": chart.title, "description": None, "certified_by": None, "certification_details": None,
+    return {"slice_name": chart.title, "description": chart.description, "certified_by": None,
+            "certification_details": None,
             "viz_type": chart.viz_type, "params": {"viz_type": chart.viz_type, **chart.params},
             "query_context": query_context(chart), "cache_timeout": None, "uuid": chart.uuid, "version": "1.0.0",
             "dataset_uuid": uid("dataset", chart.dataset)}
@@ -1023,9 +1042,12 @@ ROAS per channel as five attribution models credit them: *first* / *last* touch,
 order (orders without one: channel *unknown*). ROAS = credited revenue / the channel's costs (empty without
 costs); net ROAS uses net revenue. Periods are whole months (costs are monthly). Pick models with
 **Attribution model**; never add figures of several models up.
+Below: **payback curves** per acquisition (first-touch) channel over the Period's buyer cohorts: cumulative
+gross profit per buyer (net of refunds, tax, shipping and COGS) by age month against the same cohorts' CAC.
 **Signals → actions:** a channel whose ROAS is high under *first* but low under *last* opens journeys that
 others close → judge it on assisted revenue, not last click · ROAS below 1 under every model → cut or rebuild
-the channel · net ROAS far below ROAS → refunds, tax or shipping eat the channel's revenue.""", [
+the channel · net ROAS far below ROAS → refunds, tax or shipping eat the channel's revenue · a payback curve
+that stays under 100% → the channel's buyers do not earn back what they cost.""", [
         [table("Channels by attribution model", r, ["channel", "model"],
                ["credited_revenue", "credited_net_revenue", "credited_orders", "spend", "roas", "net_roas"],
                limit=200, width=12, height=60,
@@ -1038,7 +1060,99 @@ the channel · net ROAS far below ROAS → refunds, tax or shipping eat the chan
                     kind="bar", width=6, horizontal=True),
          timeseries("Revenue by channel and model (credited)", r, ["credited_revenue"], "channel", None, ["model"],
                     kind="bar", width=6, horizontal=True)],
+        *payback_rows(),
     ], ("period", "channel", "model"))
+
+
+
+# ---- Money (issue 17): gross and net side by side, payback curves, the Sales-channel filter ----
+# money_daily: the sales' money per day x sales channel x first-touch source / device / OS (contract
+# section 5). Metric names differ from the columns (ClickHouse would read a column in another metric as
+# the alias of a metric of that name); ratios in Float64 (a Decimal quotient keeps only the dividend's scale).
+MONEY_DAILY_METRICS = {
+    "gmv": ("sum(revenue)", ",.2f"),
+    "net_sales": ("sum(net_revenue)", ",.2f"),
+    "refunds": ("sum(refunded)", ",.2f"),
+    "refund_rate": ("toFloat64(sum(refunded)) / nullIf(toFloat64(sum(revenue)), 0)", ".2%"),
+    "discounts_granted": ("sum(discounts)", ",.2f"),
+    "profit": ("toFloat64(sum(gross_profit))", ",.2f"),
+    "gross_margin": ("toFloat64(sum(gross_profit)) / nullIf(toFloat64(sum(net_revenue)), 0)", ".2%"),
+}
+DATASETS["money_daily"] = ("day", MONEY_DAILY_METRICS)
+# Payback curves per acquisition channel, pooled over the Period's buyer cohorts that reached each age:
+# cumulative gross profit per buyer, CAC of the same cohorts (their cohort month's costs / their buyers)
+# and the two divided (100% = the channel's cohorts have earned their acquisition cost back).
+DATASETS["romi_cohorts"][1].update({
+    "payback_ratio": ("sum(cum_gross_profit) / nullIf(toFloat64(sum(costs)), 0)", ".0%"),
+    "gross_profit_per_buyer": ("sum(cum_gross_profit) / nullIf(sum(cohort_buyers), 0)", ",.2f"),
+    # CAC of the Period's cohorts: each cohort counted once (its age-0 row; every cohort has one); none without costs
+    "cohort_cac": ("nullIf(toFloat64(sumIf(costs, age_month = 0)), 0) / nullIf(sumIf(cohort_buyers, age_month = 0), 0)",
+                   ",.2f"),
+})
+FILTER_COLUMNS["sales_channel"] = ("Sales channel", "sales_channel", "money_daily")
+MONEY_METRICS.update({"net_sales", "refunds", "discounts_granted", "profit", "gross_profit_per_buyer", "cohort_cac"})
+VERBOSE.update({
+    "net_sales": "Net revenue", "refunds": "Refunds", "refund_rate": "Refund rate (refunds / GMV)",
+    "discounts_granted": "Discounts", "profit": "Gross profit",
+    "gross_margin": "Gross margin (gross profit / net revenue)", "sales_channel": "Sales channel",
+    "payback_ratio": "Gross profit per buyer / CAC", "gross_profit_per_buyer": "Cumulative gross profit per buyer",
+    "cohort_cac": "CAC", "cogs": "COGS",
+})
+
+GROSS_NET_TITLE = "Gross and net over the period"
+# Contract section 5 defines the amounts; it names no refund rate or gross margin: those are defined here.
+GROSS_NET_DEFINITIONS = (
+    "Money in the configured currency, over the sales (cancelled orders excluded). GMV = revenue; net revenue = "
+    "GMV - refunds - tax - shipping; refunds are capped at each order's revenue and count on the order's day; "
+    "discounts are already deducted from GMV; gross profit = net revenue - COGS x (1 - refunded share). The "
+    "contract defines no refund rate or gross margin; here refund rate = refunds / GMV (revenue) and gross "
+    "margin = gross profit / net revenue.")
+
+
+def gross_and_net(grain: str) -> list[list[Chart]]:
+    """Gross and net side by side over money_daily (Overview: weekly, Sales: monthly): the Period's totals
+    in one row, then the amounts and the two rates over time. The totals table is one chart on both."""
+    word = {"P1W": "weekly", "P1M": "monthly"}[grain]
+    m = "money_daily"
+    totals = table(GROSS_NET_TITLE, m, [], ["gmv", "net_sales", "refunds", "refund_rate", "discounts_granted",
+                                            "profit", "gross_margin"], width=12, height=20)
+    totals.params["show_cell_bars"] = False  # one row: every cell bar would be full, the row one green band
+    amounts = timeseries(f"GMV and net revenue, refunds, discounts, gross profit, {word}", m,
+                         ["gmv", "net_sales", "refunds", "discounts_granted", "profit"], "day", grain, width=8,
+                         y_title=f"Amount ({CURRENCY_PLACEHOLDER})")
+    rates = timeseries(f"Refund rate and gross margin, {word}", m, ["refund_rate", "gross_margin"], "day", grain,
+                       width=4, fmt=".1%", y_title="Rate, %")
+    described = [dataclasses.replace(c, description=GROSS_NET_DEFINITIONS) for c in (totals, amounts, rates)]
+    return [described[:1], described[1:]]
+
+
+
+# Superset draws a formula annotation layer in the browser (the chart-data API drops it): the CAC line.
+CAC_LINE = {"name": "CAC (= 100%)", "annotationType": "FORMULA", "sourceType": "", "value": "1",
+            "overrides": {}, "show": True, "showLabel": True, "showMarkers": False, "hideLine": False,
+            "style": "dashed", "width": 2, "opacity": "", "color": None, "titleColumn": "", "descriptionColumns": [],
+            "timeColumn": "", "intervalEndColumn": ""}
+PAYBACK_DEFINITIONS = (
+    "Per acquisition (first-touch) channel, pooled over the buyer cohorts of the Period that reached each age: "
+    "cumulative gross profit of their orders (contract section 5: net of refunds, tax, shipping and COGS) per "
+    "buyer; CAC = the cohort months' costs of the channel / the cohorts' buyers. Age 0 = the month of the "
+    "first order. Channels without costs have no CAC and no payback curve.")
+
+
+def payback_rows() -> list[list[Chart]]:
+    """Payback curves per acquisition channel (romi_cohorts): gross profit per buyer / CAC by age month with
+    a 100% line (= CAC), the same in money, and the CAC of the same cohorts per channel."""
+    r, age = "romi_cohorts", "Age (months since the first order)"
+    ratio = timeseries("Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel", r,
+                       ["payback_ratio"], "age_month", None, ["channel"], width=12, fmt=".0%", x_title=age,
+                       y_title="Share of CAC, %", legend_right=True)
+    ratio.params["annotation_layers"] = [CAC_LINE]
+    money = timeseries("Cumulative gross profit per buyer by acquisition channel", r, ["gross_profit_per_buyer"],
+                       "age_month", None, ["channel"], width=8, x_title=age, legend_right=True,
+                       y_title=f"Per buyer ({CURRENCY_PLACEHOLDER})")
+    cac = bars("CAC by acquisition channel (cohorts of the period)", r, "cohort_cac", "channel", width=4)
+    described = [dataclasses.replace(c, description=PAYBACK_DEFINITIONS) for c in (ratio, money, cac)]
+    return [described[:1], described[1:]]
 
 
 def exposures_yaml() -> dict:

@@ -54,6 +54,7 @@ class Selection:
     sms_consent: tuple[str, ...] = ()
     push_consent: tuple[str, ...] = ()
     model: tuple[str, ...] = ()  # attribution model
+    sales_channel: tuple[str, ...] = ()  # an order's; a buyer cohort's: its first order's
 
     def period(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
         """TEMPORAL_RANGE on ``column``: start <= value < end (rows without a value drop out)."""
@@ -97,6 +98,9 @@ class ChartReference:
     def buyers(self) -> pd.DataFrame:
         b = self.ref.buyers.copy()
         b["channel"] = channel_of(b.first_source_id)
+        # the sales channel of the buyer's first order (the first by buy_ts, then order_id)
+        first = self.ref.orders.sort_values(["buy_ts", "order_id"]).groupby("uid").sales_channel.first()
+        b["sales_channel"] = first.reindex(b.index)
         b["first_os"] = b.first_os.fillna("unknown")
         return b
 
@@ -132,7 +136,7 @@ class ChartReference:
         with_items = o.merge(self.items, on="order_id")
         without = o[~o.order_id.isin(self.items.order_id)].assign(sku="unknown", category="unknown", quantity=1,
                                                                     line_revenue=lambda f: f.revenue)
-        cols = ["day", "channel", "first_os", "sku", "category", "quantity", "line_revenue"]
+        cols = ["day", "channel", "first_os", "sales_channel", "sku", "category", "quantity", "line_revenue"]
         return pd.concat([with_items[cols], without[cols]], ignore_index=True)
 
     @cached_property
@@ -171,7 +175,7 @@ class ChartReference:
 
     # ---- kpi_daily charts ------------------------------------------------------------------------
     def daily_orders(self, s: Selection) -> pd.DataFrame:
-        return s.pick(s.period(self.orders, "day"), channel="channel", os="first_os")
+        return s.pick(s.period(self.orders, "day"), channel="channel", os="first_os", sales_channel="sales_channel")
 
     def daily_visits(self, s: Selection) -> pd.DataFrame:
         return s.pick(s.period(self.visits, "day"), channel="channel", os="os")
@@ -206,9 +210,35 @@ class ChartReference:
             "Conversion (orders / users)": (100 * orders / users, 2, "%"),
             "Revenue per session": (gmv / sessions, 2, money), "Units sold": (o.units.sum(), 0, "")}}
 
+    # ---- money_daily: gross and net (contract section 5; refund rate = refunds / GMV, gross margin =
+    # gross profit / net revenue: the dashboards' definitions, the contract has none) -------------------
+    @staticmethod
+    def gross_net(o: pd.DataFrame) -> dict[str, float]:
+        """The gross-and-net figures of some sales, from their exact amounts."""
+        total = {c: o[f"{c}_exact"].sum() for c in ("revenue", "net_revenue", "refunded", "discount", "gross_profit")}
+        gmv, net = float(total["revenue"]), float(total["net_revenue"])
+        return {"gmv": gmv, "net_sales": net, "refunds": float(total["refunded"]),
+                "refund_rate": float(total["refunded"]) / gmv if gmv else np.nan,
+                "discounts_granted": float(total["discount"]), "profit": float(total["gross_profit"]),
+                "gross_margin": float(total["gross_profit"]) / net if net else np.nan}
+
+    def gross_net_totals(self, s: Selection) -> dict:
+        return {metric: {(): value} for metric, value in self.gross_net(self.daily_orders(s)).items()}
+
+    def gross_net_by(self, period: str):
+        """Per week / month (of the order's day): each figure."""
+        def expected(s: Selection) -> dict:
+            out: dict[str, dict] = {}
+            for start, group in self.daily_orders(s).groupby(period):
+                for metric, value in self.gross_net(group).items():
+                    out.setdefault(metric, {})[ms(start)] = value
+            return out
+        return expected
+
     # ---- sales_daily -----------------------------------------------------------------------------
     def sales_lines(self, s: Selection) -> pd.DataFrame:
-        return s.pick(s.period(self.lines, "day"), channel="channel", os="first_os", category="category")
+        return s.pick(s.period(self.lines, "day"), channel="channel", os="first_os", category="category",
+                      sales_channel="sales_channel")
 
     def sales_by(self, column: str):
         def expected(s: Selection) -> dict:
@@ -275,7 +305,7 @@ class ChartReference:
 
     # ---- buyer cohorts (ltv_monthly) -------------------------------------------------------------
     def cohort_orders(self, s: Selection) -> tuple[pd.DataFrame, pd.DataFrame]:
-        b = s.pick(self.buyers, channel="channel")
+        b = s.pick(self.buyers, channel="channel", sales_channel="sales_channel")
         b = s.period(b, "cohort_month")
         o = self.orders[self.orders.uid.isin(b.index)].join(b[["cohort_month"]], on="uid")
         o["age"] = months_between(o.cohort_month, o.month)
@@ -417,6 +447,21 @@ class ChartReference:
             for age in range(months_between(pd.Series([cohort]), pd.Series([last])).iloc[0] + 1):
                 rows.append((cohort, source, age, by_age[by_age.index <= age].sum(), size, cost))
         return pd.DataFrame(rows, columns=["cohort_month", "source_id", "age", "cum_gp", "buyers", "costs"])
+
+    def payback(self, s: Selection) -> dict:
+        """Payback curves per acquisition channel and age, pooled over the period's cohorts that reached the age:
+        cumulative gross profit per buyer, and that / CAC (= cumulative gross profit / the cohorts' costs)."""
+        r = self.romi_rows(s).assign(channel=lambda f: channel_of(f.source_id))
+        g = r.groupby(["age", "channel"])[["cum_gp", "buyers", "costs"]].sum()
+        return {"gross_profit_per_buyer": (g.cum_gp / g.buyers).to_dict(),
+                "payback_ratio": (g.cum_gp / g.costs.where(g.costs > 0)).to_dict()}
+
+    def cohort_cac(self, s: Selection) -> dict:
+        """CAC per acquisition channel over the period's cohorts: their cohort months' costs / their buyers."""
+        r = self.romi_rows(s)
+        r = r[r.age == 0].assign(channel=lambda f: channel_of(f.source_id))
+        g = r.groupby("channel")[["buyers", "costs"]].sum()
+        return {"cohort_cac": (g.costs / g.buyers).to_dict()}
 
     def romi(self, s: Selection) -> dict:
         r = self.romi_rows(s).groupby(["cohort_month", "age"])[["cum_gp", "costs"]].sum()

@@ -114,6 +114,7 @@ class Reference:
                            "revenue_original": _money(raw["Revenue"]), "order_id": _column(raw, "order_id"),
                            "status": opt["status"].str.lower().replace("", "completed"),
                            "currency": opt["currency"].str.upper().replace("", self.base_currency),
+                           "sales_channel": _column(raw, "sales_channel").str.lower().replace("", "unknown"),
                            **{c: _money(opt[c].replace("", "0")) for c in ("discount", "shipping", "tax")}})
         ok = df.uid.notna() & df.buy_ts.notna() & df.revenue_original.notna()
         ok &= df.status.isin(["completed", "cancelled"]) & df.currency.str.fullmatch(r"[A-Z]{3}")

@@ -162,15 +162,22 @@ def test_tiny_ties_lookback_and_orders_without_touchpoints(tiny, tmp_path: Path)
 
 
 def test_attribution_dashboard_compares_models_with_period_channel_and_model_filters() -> None:
-    """The committed bundle: every chart of the Attribution dashboard is in the scope of its Period,
-    Channel and Attribution model filters, its money carries the currency, and Finance may open it."""
+    """The committed bundle: every chart of the Attribution dashboard is in the scope of its Period and
+    Channel filters; the Attribution model filter holds the model comparisons and not the payback curves
+    (buyer cohorts by first touch: no model); its money carries the currency, and Finance may open it."""
     board = yaml.safe_load((ASSETS_DIR / "dashboards" / "attribution.yaml").read_text())
-    on_board = {item["meta"]["chartId"] for item in board["position"].values()
-                if isinstance(item, dict) and item.get("type") == "CHART"}
+    charts_on_board = {item["meta"]["chartId"]: item["meta"]["sliceName"] for item in board["position"].values()
+                       if isinstance(item, dict) and item.get("type") == "CHART"}
+    on_board = set(charts_on_board)
+    payback = {i for i, name in charts_on_board.items() if "acquisition channel" in name}
+    assert len(payback) == 3
     filters = {f["name"]: f for f in board["metadata"]["native_filter_configuration"]}
     assert set(filters) == {"Period", "Channel", "Attribution model"}
     assert filters["Attribution model"]["targets"][0]["column"]["name"] == "model"
-    assert all(set(f["chartsInScope"]) == on_board and not f["scope"]["excluded"] for f in filters.values())
+    for name in ("Period", "Channel"):
+        assert set(filters[name]["chartsInScope"]) == on_board and not filters[name]["scope"]["excluded"], name
+    model = filters["Attribution model"]
+    assert set(model["chartsInScope"]) == on_board - payback and set(model["scope"]["excluded"]) == payback
     dataset = yaml.safe_load((ASSETS_DIR / "datasets" / "ecomlytics" / "roas_monthly.yaml").read_text())
     money = {m["metric_name"] for m in dataset["metrics"] if (m.get("currency") or {}).get("symbol")}
     assert money == {"credited_revenue", "credited_net_revenue", "spend"}
@@ -196,3 +203,10 @@ def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served
     assert len(got) == len(expected)
     assert_frames_match(got, expected, ["channel", "model"], {"orders": 1e-6, "revenue": 1e-3, "net_revenue": 1e-3,
                                                               "costs": 0.005, "roas": 1e-6, "net_roas": 1e-6})
+    # Finance reads the payback curves and the gross-and-net money views too (values: test_chart_values.py)
+    named = charts(finance, served.base)
+    for chart in ("Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel",
+                  "Cumulative gross profit per buyer by acquisition channel",
+                  "CAC by acquisition channel (cohorts of the period)", "Gross and net over the period",
+                  "Refund rate and gross margin, monthly"):
+        assert chart_data(finance, served.base, named[chart]), chart

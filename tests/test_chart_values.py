@@ -38,6 +38,7 @@ from tests.reference_metrics import Reference, month_start
 from tests.superset_served import Served
 
 MONEY, COUNT, RATIO = "money", "count", "ratio"
+GROSS_NET_MONEY = ("gmv", "net_sales", "refunds", "discounts_granted", "profit")  # money_daily's amounts
 CREDIT = "credit"  # attribution: credited money is rounded to 6 decimals per mart row (docs/decisions.md)
 
 
@@ -243,6 +244,10 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("overview", "Units sold"): Check(c.kpi_tile("units"), week, {"units": COUNT}),
         ("overview", "GMV by channel, weekly"): Check(c.gmv_by_channel_weekly, ("Week", "channel"), {"gmv": MONEY}),
         ("overview", "GMV share by channel"): Check(c.gmv_share_by_channel, ("channel",), {"gmv": MONEY}),
+        ("overview", "GMV and net revenue, refunds, discounts, gross profit, weekly"): Check(
+            c.gross_net_by("week"), week, {m: MONEY for m in GROSS_NET_MONEY}),
+        ("overview", "Refund rate and gross margin, weekly"): Check(
+            c.gross_net_by("week"), week, {"refund_rate": RATIO, "gross_margin": RATIO}),
         ("overview", "The period against the previous period of the same length and last year"): Check(
             c.compare_this_period, (), {}, special=_compare_table,
             note="current period only (the previous periods are outside the data); inside: test_dashboard_filters"),
@@ -273,6 +278,10 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("engagement-ttf", "Time to first order, median"): Check(
             c.headline("ttf_median", lambda: 1000 * c.ref.ttf_median), (), {"ttf_median": RATIO}),
         # sales
+        ("sales", "GMV and net revenue, refunds, discounts, gross profit, monthly"): Check(
+            c.gross_net_by("month"), ("Month",), {m: MONEY for m in GROSS_NET_MONEY}),
+        ("sales", "Refund rate and gross margin, monthly"): Check(
+            c.gross_net_by("month"), ("Month",), {"refund_rate": RATIO, "gross_margin": RATIO}),
         ("sales", "Top 10 SKUs by GMV"): Check(c.skus, (), {}, special=_sku_rank(ascending=False),
                                                note="which SKU of a GMV tie is listed is not checked"),
         ("sales", "Bottom 10 SKUs by GMV"): Check(c.skus, (), {}, special=_sku_rank(ascending=True),
@@ -341,7 +350,18 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
                                                                          {"credited_orders": CREDIT}),
         ("attribution", "Revenue by channel and model (credited)"): Check(c.attribution, ("channel", "model"),
                                                                           {"credited_revenue": MONEY}),
+        # attribution: payback curves per acquisition channel (romi_cohorts)
+        ("attribution", "Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel"): Check(
+            c.payback, ("age_month", "channel"), {"payback_ratio": RATIO}),
+        ("attribution", "Cumulative gross profit per buyer by acquisition channel"): Check(
+            c.payback, ("age_month", "channel"), {"gross_profit_per_buyer": RATIO}),
+        ("attribution", "CAC by acquisition channel (cohorts of the period)"): Check(
+            c.cohort_cac, ("channel",), {"cohort_cac": RATIO}),
     })
+    # Gross and net over the period: one chart on Overview and Sales
+    for slug in ("overview", "sales"):
+        checks[(slug, "Gross and net over the period")] = Check(c.gross_net_totals, (), {
+            **{m: MONEY for m in GROSS_NET_MONEY}, "refund_rate": RATIO, "gross_margin": RATIO})
     return checks
 
 
@@ -373,6 +393,28 @@ def test_every_chart_has_a_value_check(ctx: Ctx, checks: dict) -> None:
     assert checks.keys() - charts == set()  # a check for a chart that is gone
 
 
+def test_sales_channel_filter_scope(ctx: Ctx) -> None:
+    """Overview, Sales and Cohorts have a Sales-channel filter; it holds exactly the charts over marts with a
+    sales channel (the values tests below check that each of those is filtered); the charts over users,
+    sessions or visit cohorts (no sales channel) are out of its scope."""
+    out_of_scope = {
+        "overview": {"GMV", "AOV", "Users", "Conversion", "Revenue per session", "Units sold",
+                     "The period against the previous period of the same length and last year",
+                     "GMV by channel, weekly", "GMV share by channel"},
+        "sales": set(),
+        "cohorts": {"Retention by visit cohort and lifetime month (month 0 = 100%, not shown)",
+                    "Lifetime (months active per user) by cohort"},
+    }
+    for slug, excluded in out_of_scope.items():
+        board = ctx.boards[slug]
+        (native_filter,) = [f for f in board.filters
+                            if f["targets"][0].get("column", {}).get("name") == "sales_channel"]
+        assert native_filter["name"] == "Sales channel"
+        assert board.in_scope(native_filter) == set(board.charts) - excluded, slug
+    assert not any(f["targets"][0].get("column", {}).get("name") == "sales_channel"
+                   for slug, board in ctx.boards.items() if slug not in out_of_scope for f in board.filters)
+
+
 @pytest.mark.parametrize("chart", params())
 def test_chart_values_unfiltered(ctx: Ctx, checks: dict, chart: tuple[str, str]) -> None:
     slug, name = chart
@@ -401,6 +443,8 @@ def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
         values = c.base[column].value_counts().index
     elif column.endswith("_consent"):  # consented first: a campaign's selection
         values = pd.Index(["yes", "no"])
+    elif column == "sales_channel":  # the most frequent first (pickup, delivery in the generated data)
+        values = c.orders.sales_channel.value_counts().index
     elif column == "model":  # the models that spread credit, then the single-touch ones
         values = pd.Index(["linear", "position_based", "time_decay", "first", "last"])
     else:  # segment, macro_segment: the largest

@@ -10,7 +10,11 @@ must equal a pandas computation from the input files (tests/reference_metrics.py
   period) and the weekly GMV chart (days in the period, by week);
 - Sales under a Channel and under a Category filter: the monthly GMV charts' totals.
 
-Screenshots of every dashboard with the Period applied (1600 px wide) go to tests/artifacts/.
+- Overview, Sales and Cohorts under the Sales-channel filter: the gross-and-net figures and the LTV
+  of the cohorts whose first order went through that sales channel.
+
+Screenshots of every dashboard with the Period applied, and of those with a Sales-channel filter with
+it applied (1600 px wide), go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tests.reference_metrics import Reference, lines_in_base, month_start
 from tests.superset_served import REPO, Served
 
 ARTIFACTS = REPO / "tests" / "artifacts"
+SCREENSHOT_FILTERS = ("sales_channel",)  # select filters whose dashboards are also shot with them applied
 CHANNELS = pd.read_csv(REPO / "seeds" / "channels.csv").set_index("source_id").channel
 
 
@@ -183,6 +188,10 @@ class Choice:
         return self.ref.visits.os.value_counts().index[0]
 
     @property
+    def sales_channel(self) -> str:  # the most frequent of the orders' sales channels (pickup, delivery)
+        return self.ref.orders.sales_channel.value_counts().index[0]
+
+    @property
     def model(self) -> str:  # one attribution model of five
         return "time_decay"
 
@@ -233,7 +242,8 @@ def captured(served: Served, browser: Browser) -> list[Board]:
                 mask, shot = period_mask(native_filter, choice.time_range), f"{board.slug}-period.png"
             else:
                 column = native_filter["targets"][0]["column"]["name"]
-                mask, shot = select_mask(native_filter, choice.value(column, admin, served.base, native_filter)), None
+                shot = f"{board.slug}-{column}.png" if column in SCREENSHOT_FILTERS else None
+                mask = select_mask(native_filter, choice.value(column, admin, served.base, native_filter))
             url = permalink(admin, served.base, board, mask)
             board.captured[native_filter["id"]] = browser.chart_data(url, set(board.charts), screenshot=shot)
     return found
@@ -425,3 +435,26 @@ def test_attribution_under_a_model_filter_equals_pandas(served: Served, captured
         assert (row["roas"] is None) == (costs == 0), row
         if costs:
             assert row["roas"] == pytest.approx(revenue / costs, rel=1e-6), row  # money rounded to 1e-6
+
+
+def test_gross_and_net_under_a_sales_channel_filter_equal_pandas(served: Served, captured: list[Board]) -> None:
+    """Overview and Sales: the period's gross-and-net row for one sales channel's orders (refund rate =
+    refunds / GMV, gross margin = gross profit / net revenue); Cohorts: buyer cohorts by their first
+    order's sales channel (each cohort's buyers, at age 0: active buyers = cohort buyers)."""
+    ref = Reference(served.data)
+    channel = Choice(ref, *period_of(ref)).sales_channel
+    orders = ref.orders[ref.orders.sales_channel == channel]
+    assert 0 < len(orders) < len(ref.orders)
+    total = {c: float(orders[f"{c}_exact"].sum()) for c in ("revenue", "net_revenue", "refunded", "gross_profit")}
+    for slug in ("overview", "sales"):
+        board = _board(captured, slug)
+        (row,) = _rows(board, "Sales channel", "Gross and net over the period")
+        assert row["gmv"] == pytest.approx(total["revenue"], abs=0.01), slug
+        assert row["net_sales"] == pytest.approx(total["net_revenue"], abs=0.01), slug
+        assert row["refund_rate"] == pytest.approx(total["refunded"] / total["revenue"], rel=1e-9), slug
+        assert row["gross_margin"] == pytest.approx(total["gross_profit"] / total["net_revenue"], rel=1e-9), slug
+    first = ref.orders.sort_values(["buy_ts", "order_id"]).groupby("uid").first()
+    cohorts = month_start(first[first.sales_channel == channel].buy_ts).value_counts()
+    rows = _rows(_board(captured, "cohorts"), "Sales channel", "Active buyers by cohort and age")
+    at_zero = {row["cohort"]: row["active_buyers"] for row in rows if row["age_month"] == 0}
+    assert at_zero == {f"{month:%Y-%m}": n for month, n in cohorts.items()}

@@ -23,7 +23,7 @@ MARTS = [
     "kpi_daily", "sales_daily", "retention_monthly", "ltv_monthly", "marketing_monthly", "romi_cohorts",
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
     "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily", "refunds_daily", "data_issues",
-    "attribution_daily", "roas_monthly",
+    "attribution_daily", "roas_monthly", "money_daily",
 ]
 INTERMEDIATE = ["int_first_touch", "int_buyers", "int_order_amounts"]  # incremental too; the marts read them
 

@@ -90,6 +90,12 @@ def test_without_money_inputs_net_is_gross_and_nothing_is_left_out(built, reques
                         "sum(cancelled_orders) FROM marts.kpi_daily").result_rows == [(1, 1, 0, 0)]
     for table in ("data_issues", "refunds_daily"):
         assert client.query(f"SELECT count() FROM marts.{table}").result_rows == [(0,)], table
+    # The Sales-channel dimension has one value: the dashboards' figures stay as without it.
+    for table in ("money_daily", "sales_daily", "ltv_monthly"):
+        assert client.query(f"SELECT groupUniqArray(toString(sales_channel)) FROM marts.{table}").result_rows == [
+            (["unknown"],)], table
+    assert client.query("SELECT sum(net_revenue) = sum(revenue), sum(gross_profit) = sum(revenue), sum(refunded), "
+                        "toUInt64(sum(orders)) FROM marts.money_daily").result_rows == [(1, 1, 0, len(ref.orders))]
 
 
 def test_sales_daily_names_each_sku_as_the_order_items_do(built) -> None:
@@ -106,7 +112,7 @@ def test_sales_daily_names_each_sku_as_the_order_items_do(built) -> None:
         assert names == [expected.get(sku, "unknown")], sku
     assert frame(client, "SELECT count() AS n FROM marts.sales_daily").n[0] == frame(
         client, "SELECT count() AS n FROM (SELECT DISTINCT day, category, sku, source_id, device, os, country, "
-                "region, city FROM marts.sales_daily)").n[0]
+                "region, city, sales_channel FROM marts.sales_daily)").n[0]
     labels = pd.read_csv(REPO / "seeds" / "activity_statuses.csv").set_index("activity_status").activity_label
     base = frame(client, "SELECT DISTINCT toString(activity_status) AS status, toString(activity_label) AS label "
                          "FROM marts.customer_base_summary")

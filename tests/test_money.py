@@ -111,6 +111,27 @@ def test_kpi_daily_money_and_cancelled_orders_match_pandas(built) -> None:
     assert expected.cancelled_orders.sum() == (ref.money.status == "cancelled").sum()
 
 
+def test_money_daily_matches_pandas_per_sales_channel(built) -> None:
+    """money_daily (the dashboards' gross and net): per day x sales channel x first-touch source x device x
+    OS, the sales' orders and exact money (refunds on the order's day; COGS and gross profit with product
+    costs and margin_rate 0.4)."""
+    client, ref = built
+    keys = ["day", "sales_channel", "source_id", "device", "os"]
+    sales = ref.orders.join(first_touch(ref, ref.orders.uid))
+    sales["day"] = sales.buy_ts.dt.date
+    assert sales.sales_channel.nunique() > 1
+    amounts = {"revenue": "revenue", "refunded": "refunded", "discounts": "discount", "tax": "tax",
+               "shipping": "shipping", "net_revenue": "net_revenue", "cogs": "cogs", "gross_profit": "gross_profit"}
+    expected = sales.groupby(keys).agg(orders=("order_id", "size"),
+                                       **{k: (f"{v}_exact", "sum") for k, v in amounts.items()})
+    mart = frame(client, f"SELECT {', '.join(keys)}, orders, {', '.join(amounts)} FROM marts.money_daily")
+    mart = mart.assign(sales_channel=mart.sales_channel.astype(str)).set_index(keys)
+    assert sorted(mart.index) == sorted(expected.index)
+    mart = mart.reindex(expected.index)
+    for column in ("orders", *amounts):
+        assert (mart[column] == expected[column]).all(), column
+
+
 def test_refunds_by_refund_date_match_pandas(built) -> None:
     """refunds_daily: the sales' refunds on the day they were paid, by the buyer's first-touch source,
     each converted at its order's rate to the cent."""

@@ -1,10 +1,11 @@
 {{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by='toYYYYMM(day)',
-          engine='MergeTree()', order_by='(day, category, sku, source_id, device, os)',
+          engine='MergeTree()', order_by='(day, category, sku, source_id, device, os, sales_channel)',
           projections=[
               {'name': 'by_channel_os_category',
-               'query': 'select day, channel, os, category, sum(revenue), sum(units) group by day, channel, os, category'},
-              {'name': 'by_sku', 'query': 'select day, sku, product_name, category, sum(revenue), sum(units)'
-                                          ' group by day, sku, product_name, category'},
+               'query': 'select day, channel, os, category, sales_channel, sum(revenue), sum(units)'
+                        ' group by day, channel, os, category, sales_channel'},
+              {'name': 'by_sku', 'query': 'select day, sku, product_name, category, sales_channel, sum(revenue), sum(units)'
+                                          ' group by day, sku, product_name, category, sales_channel'},
           ],
           settings={'lightweight_mutation_projection_mode': 'rebuild'},
           pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')),
@@ -17,8 +18,9 @@
 -- late refunds recompute days of the past weeks on every refresh; a month's rows are ~150k.
 -- Two aggregate projections answer the Sales dashboard's charts (shares and trends by channel / OS /
 -- category, top and bottom SKUs) from about a tenth of the rows, for any period and, for the first,
--- any channel / OS / category filter; ClickHouse picks them itself and the result stays exact.
--- Sales per day x category x SKU x first-touch source/device/OS x geography. Orders without item
+-- any channel / OS / category / sales-channel filter; ClickHouse picks them itself and the result stays exact.
+-- Sales per day x category x SKU x first-touch source/device/OS x geography x sales channel (the
+-- order's: 'unknown' for every order when the input has none, so the figures stay as without it). Orders without item
 -- lines show as category, SKU and product name "unknown" with the order's revenue and one unit.
 with lines as (
     select
@@ -33,6 +35,7 @@ with lines as (
         o.country as country,
         o.region as region,
         o.city as city,
+        o.sales_channel as sales_channel,
         if(i.order_id = o.order_id, i.category, 'unknown') as category,
         if(i.order_id = o.order_id, i.sku, 'unknown') as sku,
         if(i.order_id = o.order_id, i.product_name, '') as line_product_name,
@@ -72,13 +75,14 @@ recomputed as (
         country,
         region,
         city,
+        sales_channel,
         toUInt64(uniqExact(order_id)) as orders,
         uniqExactState(uid) as buyers_state,
         toUInt64(sum(quantity)) as units,
         sum(line_revenue) as revenue,
         max(load_id) as load_id
     from lines
-    group by day, category, sku, source_id, device, os, country, region, city
+    group by day, category, sku, source_id, device, os, country, region, city, sales_channel
 )
 select * from recomputed
 {% if is_incremental() %}
