@@ -27,9 +27,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# The newest load id (any input): what a refresh has seen. #}
-{% macro latest_load_id() -%}
-    (select max(load_id) from {{ source('raw', 'load_log') }})
+{# The newest load id (any input) in `load_log` (stg_load_log): what a refresh has seen. #}
+{% macro latest_load_id(load_log) -%}
+    (select max(load_id) from {{ load_log }})
 {%- endmacro %}
 
 {% macro mart_watermark() -%}

@@ -44,7 +44,7 @@ select
     toLowCardinality(if(has_visit, any(ft.first_country), 'unknown')) as first_country,
     toLowCardinality(if(has_visit, any(ft.first_region), 'unknown')) as first_region,
     toLowCardinality(if(has_visit, any(ft.first_city), 'unknown')) as first_city,
-    toUInt64({{ latest_load_id() }}) as refreshed_in
+    toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in
 from {{ ref('int_orders') }} as o
 left join (
     select * from {{ ref('int_first_touch') }}

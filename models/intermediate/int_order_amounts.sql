@@ -79,7 +79,7 @@ select
         as gross_profit,
     o.coupon as coupon,
     o.sales_channel as sales_channel,
-    toUInt64(ifNull({{ latest_load_id() }}, 0)) as load_id,
+    toUInt64(ifNull({{ latest_load_id(ref('stg_load_log')) }}, 0)) as load_id,
     -- the day a reloaded order used to be on, when it moved (day marts recompute it; see changed_order_days)
     {% if is_incremental() %}
     if(old.order_id = o.order_id and toDate(old.buy_ts) != toDate(o.buy_ts), toDate(old.buy_ts), null)

@@ -61,7 +61,7 @@ select
     if(cu.uid = u.uid, cu.registered_at, null) as registered_at,
     cu.gender as gender,
     if(cu.uid = u.uid, cu.birth_date, null) as birth_date,
-    toUInt64({{ latest_load_id() }}) as refreshed_in
+    toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in
 from uids as u
 left join (select * from {{ ref('int_first_touch') }} {{ where_uid_in(changed) }}) as ft on ft.uid = u.uid
 left join (select * from {{ ref('int_buyers') }} {{ where_uid_in(changed) }}) as b on b.uid = u.uid

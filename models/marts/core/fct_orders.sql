@@ -71,7 +71,7 @@ select
     toLowCardinality(if(o.city = '', b.first_city, o.city)) as city,
     o.load_id as load_id,
     b.attribution_key as attribution_key,
-    toUInt64({{ latest_load_id() }}) as refreshed_in,
+    toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in,
     {% if is_incremental() %}
     if(old.order_id = o.order_id and toDate(old.buy_ts) != toDate(o.buy_ts), toDate(old.buy_ts), null)
     {% else %}

@@ -38,7 +38,7 @@ select
     d.last_order_ts as last_order_ts,
     d.first_source_id as first_source_id,
     d.channel as channel,
-    toUInt64({{ latest_load_id() }}) as refreshed_in
+    toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in
 from {{ ref('dim_customers') }} as d
 where (d.in_customer_base or d.orders > 0)
 {% if is_incremental() %}
