@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ecomlytics import settings
-from ecomlytics.build import parse_project, run_dbt
+from ecomlytics.dbt.runner import parse_project, run_dbt
 from ecomlytics.sample_data import FILES, generate
-from ecomlytics.warehouse import close_all, connect
+from ecomlytics.warehouse.client import close_all, connect
 from loaders.ingest import load_files
 
 RESULT_PREFIX = "RESULT "

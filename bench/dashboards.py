@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from ecomlytics.warehouse import close_all, connect  # noqa: E402
+from ecomlytics.warehouse.client import close_all, connect  # noqa: E402
 from tests.superset_served import Served, free_port  # noqa: E402 - the same served-app helper the tests use
 
 FIRST_TOUCH = """(SELECT uid, argMin(source_id, (start_ts, source_id, device, end_ts)) AS src,

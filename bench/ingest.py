@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ecomlytics.warehouse import close_all, connect
+from ecomlytics.warehouse.client import close_all, connect
 from loaders.ingest import Loader
 from loaders.schema import INPUTS, table_ddl
 

@@ -52,7 +52,7 @@ def main(
 @app.command()
 def init() -> None:
     """Create the raw databases and tables (idempotent)."""
-    from ecomlytics.warehouse import config, connect
+    from ecomlytics.warehouse.client import config, connect
     from loaders.ingest import init_warehouse
 
     client = connect()
@@ -110,7 +110,7 @@ def load(
 
     Exit code 1 when a file failed, or when a file in DIR was not recognised (unless --ignore-unknown).
     """
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
     from loaders.ingest import load_files, tally, tally_line
 
     if not paths and not directory:
@@ -133,8 +133,8 @@ def build(
     = False,
 ) -> None:
     """Run `dbt build` (seeds, models, tests) and publish the marts all at once when every node passed."""
-    from ecomlytics.build import run_dbt
-    from ecomlytics.warehouse import connect
+    from ecomlytics.dbt.runner import run_dbt
+    from ecomlytics.warehouse.client import connect
 
     connect()  # a warehouse held by another process fails here, in one line, before dbt starts
     ok = run_dbt("build", full_refresh=full_refresh, select=select, vars={"verify_all": True} if verify_all else None,
@@ -147,7 +147,7 @@ def build(
 def kpi() -> None:
     """Print the headline KPIs (marts.kpi_headline)."""
     from ecomlytics.headline import print_headline
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
 
     print_headline(connect())
 
@@ -173,7 +173,7 @@ def serve(
     In embedded mode this process holds the chDB warehouse: stop it before running other
     commands against the same warehouse, or let it run the refreshes (--refresh-every).
     """
-    from ecomlytics.serve import serve as run_serve
+    from ecomlytics.bi.serve import serve as run_serve
 
     run_serve(host=host, port=port, refresh_every_min=refresh_every, inbox=inbox, archive_loaded=archive_loaded,
               bi_dsn=bi_warehouse)
@@ -192,8 +192,8 @@ def users_reset(
     admin gets ECOMLYTICS_ADMIN_PASSWORD or the one in superset/admin_password. Embedded: run it while
     nothing serves.
     """
-    from ecomlytics.serve import create_superset_app
-    from ecomlytics.superset_setup import migrate_metadata, reset_users
+    from ecomlytics.bi.serve import create_superset_app
+    from ecomlytics.bi.setup import migrate_metadata, reset_users
 
     if not usernames and not roles:
         raise typer.BadParameter("name users to reset, or --roles")
@@ -214,7 +214,7 @@ def clickhouse_config(
     = Path("deploy/clickhouse"),
 ) -> None:
     """Render the ClickHouse server settings of the dashboards' read-only user (docs/security.md)."""
-    from ecomlytics.clickhouse_server_config import write
+    from ecomlytics.warehouse.server_config import write
 
     for path in write(out):
         console.print(f"[green]written[/] {path}")
@@ -227,17 +227,17 @@ def superset_export(
 ) -> None:
     """Export the dashboards as edited in Superset's UI and list what differs from superset_assets/.
 
-    superset_assets/ is rendered from ecomlytics/bundle_builder.py (its one writer): make the listed
+    superset_assets/ is rendered from ecomlytics/bi/bundle_builder.py (its one writer): make the listed
     changes there and render it again (README, Editing dashboards).
     """
-    from ecomlytics.bundle_diff import compare
-    from ecomlytics.serve import create_superset_app
+    from ecomlytics.bi.bundle_diff import compare
+    from ecomlytics.bi.serve import create_superset_app
+    from ecomlytics.bi.setup import ASSETS_DIR, export_bundle, migrate_metadata
     from ecomlytics.settings import state_dir
-    from ecomlytics.superset_setup import ASSETS_DIR, export_bundle, migrate_metadata
 
     out = out or state_dir() / "superset" / "export"
     if out.resolve() == ASSETS_DIR.resolve():
-        console.print("[red]--out:[/] superset_assets/ is rendered from ecomlytics/bundle_builder.py; export "
+        console.print("[red]--out:[/] superset_assets/ is rendered from ecomlytics/bi/bundle_builder.py; export "
                       "elsewhere and carry the listed changes into the builder", soft_wrap=True)
         raise typer.Exit(code=2)
     migrate_metadata()
@@ -267,7 +267,7 @@ def export_rfm(
 ) -> None:
     """Export RFM segment contacts (name, e-mail, phone, consent flags) for CRM campaigns."""
     from ecomlytics.export import ExportError, export_rfm_contacts
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
 
     try:
         n = export_rfm_contacts(
@@ -311,7 +311,7 @@ def run(
 
 def entry() -> None:
     """The console script: known operational errors as one line, not a traceback."""
-    from ecomlytics.warehouse import WarehouseInUse
+    from ecomlytics.warehouse.client import WarehouseInUse
 
     try:
         app()

@@ -1,6 +1,6 @@
 """The versions of private upstream code that ecomlytics' two patches were written for.
 
-``dbt_chdb`` wraps dbt-clickhouse's client factory (the ``chdb`` driver) and ``chdb_handles`` replaces
+``dbt.chdb_bridge`` wraps dbt-clickhouse's client factory (the ``chdb`` driver) and ``warehouse.chdb_handles`` replaces
 two private functions of clickhouse-connect's chDB backend. Both depend on code no release promises
 to keep, so pyproject.toml bounds those packages to the ranges below, and each patch checks the
 installed version before it applies itself: a newer release gets a clear error instead of a subtle
@@ -25,10 +25,10 @@ class Patched:
 
 PATCHED = {
     "dbt-clickhouse": Patched(
-        "dbt-clickhouse", ">=1.10.3,<1.11", "ecomlytics/dbt_chdb.py (profile `driver: chdb`)",
+        "dbt-clickhouse", ">=1.10.3,<1.11", "ecomlytics/dbt/chdb_bridge.py (profile `driver: chdb`)",
         "dbt-clickhouse ships a chDB driver (ClickHouse/dbt-clickhouse#369)"),
     "clickhouse-connect": Patched(
-        "clickhouse-connect", ">=1.12,<1.13", "ecomlytics/chdb_handles.py (pooled chDB handles)",
+        "clickhouse-connect", ">=1.12,<1.13", "ecomlytics/warehouse/chdb_handles.py (pooled chDB handles)",
         "clickhouse-connect reuses chDB handles across clients itself"),
 }
 

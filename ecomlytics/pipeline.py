@@ -51,7 +51,7 @@ def run_pipeline(
     """Run every step of the main job; raises on the first failing step."""
     from ecomlytics.headline import print_headline
     from ecomlytics.refresh import RefreshOutcome, build_and_publish, load_new_files
-    from ecomlytics.warehouse import close_all, config, connect
+    from ecomlytics.warehouse.client import close_all, config, connect
 
     data_dir = data if data is not None else ensure_sample_data(users, days, end or default_end())
     console.rule(f"[bold]2/4 loading[/] {data_dir} -> {config().redacted()}")
@@ -67,7 +67,7 @@ def run_pipeline(
     # Hand the embedded engine over: Superset opens its own clients in this process.
     close_all()
     if serve:
-        from ecomlytics.serve import serve as run_serve
+        from ecomlytics.bi.serve import serve as run_serve
 
         console.rule("[bold]4/4 serving dashboards[/]")
         run_serve(host=host, port=port, bi_dsn=bi_dsn)

@@ -3,7 +3,7 @@
 `ecomlytics run` (the main job) and the serving process's scheduled refresh both run this, so they
 load, build and handle failures the same way: every file is reported (loaded, skipped as already
 loaded, failed, not recognised); a failed file loads nothing and does not stop the build of what
-did load; a failed build publishes nothing (ecomlytics/publish.py), the marts stay as they were.
+did load; a failed build publishes nothing (ecomlytics/dbt/publish.py), the marts stay as they were.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class RefreshOutcome:
 def load_new_files(directory: Path | None, *, archive_loaded: bool = False, label: str | None = None) -> list:
     """Load ``directory`` (if given and present) by `load --dir`'s rules; the result per file, summed up
     in one line headed ``label`` (default: the directory)."""
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
     from loaders.inbox import archive_done
     from loaders.ingest import init_warehouse, load_files, tally, tally_line
 
@@ -49,7 +49,7 @@ def load_new_files(directory: Path | None, *, archive_loaded: bool = False, labe
 
 def build_and_publish(*, verbose: bool = False, progress: bool = False) -> bool:
     """`dbt build` into the shadow and publish; True when built and published."""
-    from ecomlytics.build import run_dbt
+    from ecomlytics.dbt.runner import run_dbt
 
     built = run_dbt("build", verbose=verbose, progress=progress)
     if not built:

@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {# The key names the published schema (marts), also for a table built in its shadow (marts__next, see
-   ecomlytics/publish.py): the table uuid tells the generations apart, and a check on the published
+   ecomlytics/dbt/publish.py): the table uuid tells the generations apart, and a check on the published
    table finds the watermark recorded when it was built. #}
 {% macro verified_check_key(test_name, relation, column_name) -%}
     {%- set suffix = var('shadow_suffix', '') -%}

@@ -23,6 +23,6 @@ if [ ! -f "$stamp" ]; then
   echo "installing ecomlytics${EXTRAS:+[$EXTRAS]} into $VENV (first run takes a few minutes)"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet --progress-bar off -e ".${EXTRAS:+[$EXTRAS]}"
-  "$VENV/bin/python" -c "from ecomlytics.dbt_chdb import install_pth; install_pth()"  # plain `dbt` understands driver: chdb
+  "$VENV/bin/python" -c "from ecomlytics.dbt.chdb_bridge import install_pth; install_pth()"  # plain `dbt` understands driver: chdb
   touch "$stamp"
 fi

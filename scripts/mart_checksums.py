@@ -32,7 +32,7 @@ def _expression(name: str, ch_type: str) -> str:
 
 def checksums(dsn: str) -> dict[str, list]:
     """``database.table`` -> [rows, checksum, column names] for every table of DATABASES."""
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
 
     client = connect(dsn)
     tables = client.query(

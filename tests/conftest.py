@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ecomlytics import settings
-from ecomlytics.warehouse import close_all, connect
+from ecomlytics.warehouse.client import close_all, connect
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.superset_served"]  # the session-wide `served` Superset

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ecomlytics import settings
-from ecomlytics.build import run_dbt
+from ecomlytics.dbt.runner import run_dbt
 from ecomlytics.sample_data import generate
-from ecomlytics.warehouse import close_all, connect
+from ecomlytics.warehouse.client import close_all, connect
 from loaders.ingest import load_files
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ecomlytics.build import run_dbt
-from ecomlytics.superset_setup import ASSETS_DIR, ROLES
+from ecomlytics.bi.setup import ASSETS_DIR, ROLES
+from ecomlytics.dbt.runner import run_dbt
 from loaders.ingest import load_files
 from tests.attribution_reference import MODELS, attribution_daily, roas_monthly, touchpoints
 from tests.chart_reference import channel_of

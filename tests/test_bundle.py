@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ecomlytics import settings
-from ecomlytics.superset_setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, bundle_zip
+from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, bundle_zip
 
 
 def _load(sub: str) -> list[dict]:
@@ -164,8 +164,8 @@ def test_top_and_bottom_tables_stay_under_their_row_limit() -> None:
 def test_an_edited_export_is_listed_setting_by_setting_against_the_bundle(tmp_path: Path) -> None:
     """superset-export's comparison: an unedited copy equals the bundle (database ids and list order do
     not count); an edited chart, a renamed dashboard and a removed chart are each listed."""
-    from ecomlytics.bundle_diff import compare
-    from ecomlytics.superset_setup import ASSETS_DIR
+    from ecomlytics.bi.bundle_diff import compare
+    from ecomlytics.bi.setup import ASSETS_DIR
 
     exported = tmp_path / "export"
     shutil.copytree(ASSETS_DIR, exported)
@@ -192,8 +192,8 @@ def test_an_edited_export_is_listed_setting_by_setting_against_the_bundle(tmp_pa
 def test_superset_export_never_writes_over_the_bundle() -> None:
     from typer.testing import CliRunner
 
+    from ecomlytics.bi.setup import ASSETS_DIR
     from ecomlytics.cli import app
-    from ecomlytics.superset_setup import ASSETS_DIR
 
     result = CliRunner().invoke(app, ["superset-export", "--out", str(ASSETS_DIR)])
-    assert result.exit_code == 2 and "rendered from ecomlytics/bundle_builder.py" in result.output
+    assert result.exit_code == 2 and "rendered from ecomlytics/bi/bundle_builder.py" in result.output

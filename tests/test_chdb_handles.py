@@ -12,7 +12,7 @@ import pytest
 SCRIPT = textwrap.dedent("""
     import sys
     import clickhouse_connect
-    from ecomlytics import chdb_handles
+    from ecomlytics.warehouse import chdb_handles
 
     first, second = sys.argv[1], sys.argv[2]
     assert chdb_handles.install()

@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ecomlytics.build import project_dir
+from ecomlytics.dbt.runner import project_dir
 
 DBT = Path(sys.executable).with_name("dbt")
 SEED_RAW = """
 import sys
-from ecomlytics.warehouse import connect
+from ecomlytics.warehouse.client import connect
 from loaders.schema import all_ddl
 client = connect("chdb://" + sys.argv[1])
 for statement in all_ddl():
@@ -28,7 +28,7 @@ client.command("INSERT INTO raw.orders (order_id, uid, buy_ts, revenue, load_id)
 """
 COUNT_ORDERS = """
 import sys
-from ecomlytics.warehouse import connect
+from ecomlytics.warehouse.client import connect
 print(connect("chdb://" + sys.argv[1]).query("SELECT sum(revenue) FROM marts.fct_orders").result_rows[0][0])
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ecomlytics.build import run_dbt
+from ecomlytics.dbt.runner import run_dbt
 from ecomlytics.sample_data import generate
 from loaders.ingest import load_files
 
@@ -298,8 +298,8 @@ def test_a_refresh_killed_midway_is_completed_by_the_next_one(warehouse: str, tm
     """kill -9 right after fct_orders took the new orders (kpi_daily not yet): the published marts are
     exactly those of the build before, whole; the next `ecomlytics build` completes the work, and every
     incremental table equals a full rebuild."""
-    from ecomlytics.publish import shadow_of
-    from ecomlytics.warehouse import close_all, connect
+    from ecomlytics.dbt.publish import shadow_of
+    from ecomlytics.warehouse.client import close_all, connect
 
     data, first, second = tmp_path / "all", tmp_path / "first", tmp_path / "second"
     generate(data, users=1500, days=240, seed=5, start=date(2017, 6, 1), bad_share=0)

@@ -237,7 +237,7 @@ def _kill_load_at(fault: str, path: Path) -> None:
 ])
 def test_a_killed_load_leaves_nothing_partial_and_can_be_rerun(
         warehouse: str, tmp_path: Path, fault: str, kind: str, visible_after_kill: int) -> None:
-    from ecomlytics.warehouse import close_all, connect
+    from ecomlytics.warehouse.client import close_all, connect
 
     if kind == "visits":
         path = write(tmp_path / "visits_log.csv", [VISITS_HEADER, *GOOD_VISITS, *GOOD_VISITS,
@@ -263,7 +263,7 @@ def test_a_killed_load_leaves_nothing_partial_and_can_be_rerun(
 def test_a_load_killed_mid_insert_leaves_nothing(warehouse: str, tmp_path: Path) -> None:
     """Killed while the staging INSERT has read part of the file: nothing visible, the next load
     records the interrupted one as aborted and loads every row exactly once."""
-    from ecomlytics.warehouse import close_all, connect
+    from ecomlytics.warehouse.client import close_all, connect
 
     path = tmp_path / "visits_log.csv"
     with open(path, "w") as handle:
@@ -318,7 +318,7 @@ def _cli_load(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_load_dir_accounts_for_every_file(warehouse: str, tmp_path: Path) -> None:
-    from ecomlytics.warehouse import close_all, connect
+    from ecomlytics.warehouse.client import close_all, connect
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -537,12 +537,12 @@ def test_quoting_styles_give_the_same_values(client, tmp_path: Path, lines: list
 
 def test_the_serving_inbox_follows_the_same_rules(warehouse: str, tmp_path: Path, monkeypatch, capsys) -> None:
     """serve --refresh-every --inbox --archive-loaded: one scheduled refresh (dbt stubbed out)."""
-    import ecomlytics.build
-    from ecomlytics.serve import refresh_once
-    from ecomlytics.warehouse import connect
+    import ecomlytics.dbt.runner
+    from ecomlytics.bi.serve import refresh_once
+    from ecomlytics.warehouse.client import connect
 
     builds = []
-    monkeypatch.setattr(ecomlytics.build, "run_dbt", lambda command, **_: builds.append(command) or True)
+    monkeypatch.setattr(ecomlytics.dbt.runner, "run_dbt", lambda command, **_: builds.append(command) or True)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     orders = "Uid,Buy Ts,Revenue,order_id"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from ecomlytics import settings
-from ecomlytics.build import run_dbt
+from ecomlytics.dbt.runner import run_dbt
 from ecomlytics.sample_data import HEADERS
 from tests.chart_reference import ChartReference
 from tests.dbt_runs import failed_checks, failed_tests
@@ -367,7 +367,7 @@ def test_grain_tests_catch_a_duplicated_row(built) -> None:
 def test_contact_columns_are_flagged_pii_in_dbt_and_only_those_marts_are_pii(built) -> None:
     """The marts with names, e-mails or phones (as the engine sees their columns) are exactly the marts
     flagged `meta: {pii: true}` in the dbt project, which the Superset security setup reads."""
-    from ecomlytics.pii import pii_datasets
+    from ecomlytics.dbt.pii import pii_datasets
 
     client, _ = built
     with_contacts = {row[0] for row in client.query(
@@ -380,8 +380,8 @@ def test_contact_columns_are_flagged_pii_in_dbt_and_only_those_marts_are_pii(bui
 
 def test_rendering_the_dashboards_description_gives_the_committed_bundle(built, tmp_path: Path) -> None:
     """superset_assets/ is derived: bundle_builder's description, rendered with the built marts' columns,
-    equals the committed files byte for byte (regenerate with `python -m ecomlytics.bundle_builder`)."""
-    from ecomlytics.bundle_builder import ASSETS_DIR, warehouse_columns, write_bundle
+    equals the committed files byte for byte (regenerate with `python -m ecomlytics.bi.bundle_builder`)."""
+    from ecomlytics.bi.bundle_builder import ASSETS_DIR, warehouse_columns, write_bundle
 
     write_bundle(warehouse_columns(settings.warehouse_dsn()), tmp_path)
     rendered = {p.relative_to(tmp_path): p.read_text() for p in tmp_path.rglob("*.yaml")}

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ecomlytics import settings
-from ecomlytics.build import run_dbt
 from ecomlytics.cli import app
-from ecomlytics.publish import shadow_of
+from ecomlytics.dbt.publish import shadow_of
+from ecomlytics.dbt.runner import run_dbt
 from loaders.ingest import load_files
 from tests.dbt_runs import failed_tests
 
@@ -147,7 +147,7 @@ def test_refresh_key_tests_check_new_rows_against_all(tiny, tmp_path: Path) -> N
 
     # A refresh that forgot its delete: a new load, and a row of an old key written again with the
     # load's stamp. It collides with the old row; the check fails and keeps failing until repaired.
-    # A refresh writes the shadow generation (ecomlytics/publish.py), so that is where it lands; the
+    # A refresh writes the shadow generation (ecomlytics/dbt/publish.py), so that is where it lands; the
     # check on the published table (`test`) and the refresh's own check (`build`) both fail.
     append_visit(tiny, tmp_path, "6,touch,2018-02-12 08:00:00,2018-02-12 08:01:00,2")
     for schema in ("marts", shadow_of("marts")):

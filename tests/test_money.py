@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ecomlytics.build import run_dbt
+from ecomlytics.dbt.runner import run_dbt
 from tests.reference_metrics import Reference, lines_in_base, to_base
 from tests.sample_build import sample_built
 from tests.test_marts import assert_ltv_matches

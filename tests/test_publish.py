@@ -1,4 +1,4 @@
-"""Refreshes are published all at once (ecomlytics/publish.py): readers see the marts wholly as they were
+"""Refreshes are published all at once (ecomlytics/dbt/publish.py): readers see the marts wholly as they were
 or wholly as they are after a refresh, never a mix, and a failed build publishes nothing."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ecomlytics.publish import Built, install_reader_lock, publish, shadow_of
-from ecomlytics.superset_setup import bi_connection
-from ecomlytics.warehouse import parse_dsn
+from ecomlytics.bi.setup import bi_connection
+from ecomlytics.dbt.publish import Built, install_reader_lock, publish, shadow_of
+from ecomlytics.warehouse.client import parse_dsn
 from tests.reference_metrics import Reference
 from tests.superset_served import Served
 

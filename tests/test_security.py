@@ -200,7 +200,7 @@ def test_every_role_sees_its_dashboards_render_in_a_browser(served: Served) -> N
 def test_contacts_stay_with_crm_even_on_a_dashboard_a_role_was_given_by_mistake(served: Served) -> None:
     """Dashboard RBAC lets a dashboard's viewers query the datasets of its charts. An admin who gives the
     Analyst role the RFM contacts dashboard must still not hand analysts the contacts: the project's own
-    PII check (superset_security.py) refuses them, whatever Superset's dashboard access allows."""
+    PII check (ecomlytics/bi/security.py) refuses them, whatever Superset's dashboard access allows."""
     admin = served.admin()
     board = next(d for d in admin.get(f"{served.base}/api/v1/dashboard/?q=(page_size:100)").json()["result"]
                  if d["slug"] == "rfm-contacts")

@@ -18,9 +18,9 @@ import clickhouse_connect
 import pytest
 import sqlalchemy as sa
 
-from ecomlytics.sql_guard import BI_SESSION_SETTINGS, RefusedStatement, StatementChecker, install_sqlalchemy_guard
-from ecomlytics.superset_setup import bi_connection
-from ecomlytics.warehouse import parse_dsn
+from ecomlytics.bi.setup import bi_connection
+from ecomlytics.bi.sql_guard import BI_SESSION_SETTINGS, RefusedStatement, StatementChecker, install_sqlalchemy_guard
+from ecomlytics.warehouse.client import parse_dsn
 from tests.security_catalogue import Target, attempts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_the_engine_side_statement_check_refuses_every_attempt(target: Target, c
 
 
 def test_superset_side_refuses_every_attempt_with_supersets_parser(target: Target) -> None:
-    from ecomlytics.superset_security import sql_refusal
+    from ecomlytics.bi.security import sql_refusal
 
     for attempt in attempts(target):
         assert sql_refusal(attempt.statement, "clickhousedb"), attempt.name
@@ -122,7 +122,7 @@ def test_superset_connection_runs_marts_queries_and_reflection_and_nothing_else(
 
 
 def test_server_mode_needs_a_separate_read_only_user() -> None:
-    from ecomlytics.superset_setup import BIConnectionError
+    from ecomlytics.bi.setup import BIConnectionError
 
     loaders = parse_dsn("http://ecomlytics:pw@clickhouse:8123")
     with pytest.raises(BIConnectionError, match="ECOMLYTICS_BI_WAREHOUSE"):
@@ -140,7 +140,7 @@ def test_server_settings_are_rendered_from_the_bi_rules_and_mounted() -> None:
 
     import yaml
 
-    from ecomlytics.clickhouse_server_config import BI_USER, rendered_files
+    from ecomlytics.warehouse.server_config import BI_USER, rendered_files
 
     deploy = REPO / "deploy" / "clickhouse"
     for relative, text in rendered_files().items():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecomlytics.warehouse import close_all, connect, parse_dsn
+from ecomlytics.warehouse.client import close_all, connect, parse_dsn
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,7 @@ def test_a_warehouse_held_by_another_process_is_one_clear_line(tmp_path: Path) -
 
     dsn = f"chdb://{tmp_path / 'wh'}"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from ecomlytics.warehouse import connect; "
+        "import sys, time; from ecomlytics.warehouse.client import connect; "
         f"client = connect({dsn!r}); client.query('SELECT 1'); print('open', flush=True); time.sleep(120)")],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -6,7 +6,7 @@
 -- Dashboards read one row per week instead of merging uniqExact states at query time (the states
 -- hold about as many entries as raw visits, so merging them costs about a raw scan). Several
 -- channels / OSes at once are not additive here: Superset's kpi_weekly dataset falls back to
--- kpi_daily's states for such selections (ecomlytics/bundle_builder.py, KPI_WEEKLY_SQL).
+-- kpi_daily's states for such selections (ecomlytics/bi/bundle_builder.py, KPI_WEEKLY_SQL).
 -- Incremental by week: weeks of the days kpi_daily recomputed (macros/incremental_days.sql).
 with expanded as (
     select

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ecomlytics.settings import state_dir
-from ecomlytics.warehouse import config
+from ecomlytics.warehouse.client import config
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 # Commands that run nodes from a parsed manifest; the manifest of the first is reused by later ones
 # in the same process (the serving process's scheduled refreshes) while the project is unchanged.
 MANIFEST_COMMANDS = {"build", "run", "test", "seed"}
 # Commands that build models: with publish (the default) into the shadow of the published databases,
-# swapped in when every node passed (ecomlytics/publish.py).
+# swapped in when every node passed (ecomlytics/dbt/publish.py).
 PUBLISHING_COMMANDS = {"build", "run"}
 PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
 _manifests: dict[tuple, object] = {}
@@ -109,7 +109,7 @@ def scoped_environ(values: dict[str, str]) -> Iterator[None]:
 
 def _dbt_setup(vars: dict | None = None) -> tuple[str, list[str]]:
     """Bridge and the arguments every invocation shares: (project dir, base args)."""
-    from ecomlytics.dbt_chdb import install_import_hook
+    from ecomlytics.dbt.chdb_bridge import install_import_hook
 
     install_import_hook()
     project = str(project_dir())
@@ -129,7 +129,7 @@ def build_vars(command: str, vars: dict | None, publish: bool) -> dict | None:
     """The vars of a dbt command: builds that publish send the marts to their shadow (publish.py)."""
     if not publish or command.split()[0] not in PUBLISHING_COMMANDS:
         return vars
-    from ecomlytics.publish import SHADOW_VARS
+    from ecomlytics.dbt.publish import SHADOW_VARS
 
     return {**SHADOW_VARS, **(vars or {})}
 
@@ -237,8 +237,8 @@ def run_dbt(
     if publishing and result.success:  # dbt's success: every node passed (a failed test fails the run)
         publish_results(result.result.results, full_refresh=full_refresh)
     elif full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:  # in place
-        from ecomlytics.publish import drop_shadow_twins
-        from ecomlytics.warehouse import connect
+        from ecomlytics.dbt.publish import drop_shadow_twins
+        from ecomlytics.warehouse.client import connect
 
         drop_shadow_twins(connect(), result.result.results)
     return bool(result.success)
@@ -246,7 +246,7 @@ def run_dbt(
 
 def publish_results(results: list, *, full_refresh: bool) -> None:
     """Swap what a shadow build built into the published databases."""
-    from ecomlytics.publish import built_relations, publish
-    from ecomlytics.warehouse import connect
+    from ecomlytics.dbt.publish import built_relations, publish
+    from ecomlytics.warehouse.client import connect
 
     publish(connect(), built_relations(results), refill_shadow=full_refresh)

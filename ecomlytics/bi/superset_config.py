@@ -92,12 +92,12 @@ logging.getLogger("superset.views.error_handling").addFilter(_OneLineRefusals())
 CONTENT_SECURITY_POLICY_WARNING = False  # local http serving; put a reverse proxy with CSP in front for the internet
 
 # Chart queries reuse open chDB handles instead of opening one per query (see chdb_handles.py).
-from ecomlytics.chdb_handles import install as _pool_chdb_handles  # noqa: E402
+from ecomlytics.warehouse.chdb_handles import install as _pool_chdb_handles  # noqa: E402
 
 _pool_chdb_handles()
 
-# PII datasets are served only to roles granted them, even through a dashboard (superset_security.py).
-from ecomlytics.superset_security import EcomlyticsSecurityManager, refuse_unsafe_sql  # noqa: E402
+# PII datasets are served only to roles granted them, even through a dashboard (bi/security.py).
+from ecomlytics.bi.security import EcomlyticsSecurityManager, refuse_unsafe_sql  # noqa: E402
 
 CUSTOM_SECURITY_MANAGER = EcomlyticsSecurityManager
 
@@ -105,7 +105,7 @@ CUSTOM_SECURITY_MANAGER = EcomlyticsSecurityManager
 # (its defaults are keyed by engine name, and this engine is `clickhousedb`), and every statement
 # (charts' custom SQL, virtual datasets, SQL Lab) through the query mutator. Engine side: the
 # connection is read-only and each statement is parsed by ClickHouse and checked (sql_guard.py).
-from ecomlytics.sql_guard import DENIED_FUNCTIONS, install_sqlalchemy_guard  # noqa: E402
+from ecomlytics.bi.sql_guard import DENIED_FUNCTIONS, install_sqlalchemy_guard  # noqa: E402
 
 DISALLOWED_SQL_FUNCTIONS = {"clickhousedb": set(DENIED_FUNCTIONS), "clickhouse": set(DENIED_FUNCTIONS)}
 SQL_QUERY_MUTATOR = refuse_unsafe_sql
@@ -113,21 +113,21 @@ MUTATE_AFTER_SPLIT = False  # checked once per query, before Superset splits it 
 install_sqlalchemy_guard()
 
 # A scheduled refresh publishes the marts between two statements, never during one (publish.py).
-from ecomlytics.publish import install_reader_lock  # noqa: E402
+from ecomlytics.dbt.publish import install_reader_lock  # noqa: E402
 
 install_reader_lock()
 
 # CRM contacts as a CSV mailing tools import as is (contacts_download.py); Superset's CSV escaping stays on.
-from ecomlytics.contacts_download import blueprint as _contacts_download  # noqa: E402
+from ecomlytics.bi.contacts_download import blueprint as _contacts_download  # noqa: E402
 
 BLUEPRINTS = [_contacts_download]
 
 # Each role lands on its own dashboard after login, and a My dashboards menu lists those it may open
 # (navigation.py).
-FAB_INDEX_VIEW = "ecomlytics.navigation.LandingIndexView"
+FAB_INDEX_VIEW = "ecomlytics.bi.navigation.LandingIndexView"
 
 
 def FLASK_APP_MUTATOR(app) -> None:  # noqa: N802, ANN001 - Superset's config name
-    from ecomlytics.navigation import add_dashboard_menu
+    from ecomlytics.bi.navigation import add_dashboard_menu
 
     add_dashboard_menu(app)

@@ -16,7 +16,7 @@ the same path shares one engine, so ``ecomlytics build`` (in-process dbt) and th
 Superset of the same process see the same data.
 
 ``patch()`` applies the bridge now; ``install_import_hook()`` applies it whenever dbt-clickhouse
-is imported, and ``python -m ecomlytics.dbt_chdb --install`` writes a ``.pth`` file that calls it
+is imported, and ``python -m ecomlytics.dbt.chdb_bridge --install`` writes a ``.pth`` file that calls it
 at interpreter start, so a plain ``dbt build`` in this environment understands ``driver: chdb``.
 """
 
@@ -37,7 +37,7 @@ def _chdb_client(credentials):
     from dbt.adapters.clickhouse import dbclient
     from dbt.adapters.clickhouse.httpclient import ChHttpClient
 
-    from ecomlytics.warehouse import open_embedded_client
+    from ecomlytics.warehouse.client import open_embedded_client
 
     class ChChdbClient(ChHttpClient):
         def _create_client(self, credentials):
@@ -122,7 +122,7 @@ def pth_path() -> Path:
 def install_pth() -> Path:
     """Make every interpreter of this environment (so plain `dbt`) load the bridge on demand."""
     target = pth_path()
-    target.write_text("import ecomlytics.dbt_chdb as _b; _b.install_import_hook()\n")
+    target.write_text("import ecomlytics.dbt.chdb_bridge as _b; _b.install_import_hook()\n")
     return target
 
 

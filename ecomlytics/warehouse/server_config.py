@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecomlytics.sql_guard import BI_DATABASES, BI_SESSION_SETTINGS
+from ecomlytics.bi.sql_guard import BI_DATABASES, BI_SESSION_SETTINGS
 
 BI_USER = "ecomlytics_bi"
 BI_PASSWORD_ENV = "ECOMLYTICS_BI_PASSWORD"
-HEADER = "<!-- Rendered by `ecomlytics clickhouse-config` from ecomlytics/sql_guard.py; do not edit. -->\n"
+HEADER = "<!-- Rendered by `ecomlytics clickhouse-config` from ecomlytics/bi/sql_guard.py; do not edit. -->\n"
 
 
 def bi_user_xml(user: str = BI_USER) -> str:

@@ -6,7 +6,7 @@ filters. A test keeps the committed files equal to this rendering. After editing
 `ecomlytics superset-export` writes Superset's export elsewhere and lists the charts, datasets and
 dashboards that differ, setting by setting (bundle_diff.py): carry them into the description here.
 
-    python -m ecomlytics.bundle_builder --warehouse chdb:///path/to/built/warehouse
+    python -m ecomlytics.bi.bundle_builder --warehouse chdb:///path/to/built/warehouse
 
 Column types are read from a built warehouse (the marts must exist).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from ecomlytics.superset_setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
+from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
@@ -1179,7 +1179,7 @@ LINEAGE_COLUMNS = {"load_id", "visits_load_id", "attribution_key", "refreshed_in
 
 
 def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
 
     client = connect(dsn)
     return {table: VIRTUAL_COLUMNS.get(table) or [

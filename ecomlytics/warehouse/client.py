@@ -139,7 +139,7 @@ def connect(dsn: str | None = None, **settings) -> Client:
 
 def close_all() -> None:
     """Close every client connect() handed out (releases an embedded engine for other paths)."""
-    from ecomlytics.chdb_handles import close_idle
+    from ecomlytics.warehouse.chdb_handles import close_idle
 
     for client in list(_open_clients):
         client.close()

@@ -26,7 +26,7 @@ def contacts_csv() -> Response:
     from superset.extensions import db
 
     from ecomlytics.export import ExportError, contacts_query, export_file_name, write_contacts_csv
-    from ecomlytics.warehouse import connect
+    from ecomlytics.warehouse.client import connect
 
     if not current_user.is_authenticated:
         return redirect(f"/login/?next={request.full_path}")

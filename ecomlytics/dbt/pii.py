@@ -27,7 +27,7 @@ def pii_datasets() -> frozenset[str]:
     """Names of the dbt models with PII (parses the project first when no manifest is there yet)."""
     path = manifest_path()
     if not path.exists():
-        from ecomlytics.build import parse_project
+        from ecomlytics.dbt.runner import parse_project
 
         if not parse_project():
             raise RuntimeError("the dbt project does not parse: cannot tell which marts hold contact data")

@@ -1,6 +1,6 @@
 """What a Superset export changes against the committed bundle, asset by asset and setting by setting.
 
-`superset_assets/` has one writer, `ecomlytics/bundle_builder.py` (a test keeps the committed files
+`superset_assets/` has one writer, `ecomlytics/bi/bundle_builder.py` (a test keeps the committed files
 equal to its rendering). A dashboard edited in the UI comes back through `ecomlytics superset-export`,
 which writes Superset's export elsewhere and prints this comparison: which charts, datasets and
 dashboards were added, removed or changed, and in which settings (e.g. ``params.y_axis_title``), so

@@ -22,8 +22,8 @@ from superset.exceptions import SupersetParseError, SupersetSecurityException
 from superset.security import SupersetSecurityManager
 from superset.sql.parse import SQLScript
 
-from ecomlytics.pii import pii_datasets
-from ecomlytics.sql_guard import BI_DATABASES, DENIED_FUNCTIONS
+from ecomlytics.bi.sql_guard import BI_DATABASES, DENIED_FUNCTIONS
+from ecomlytics.dbt.pii import pii_datasets
 
 # Databases a dotted name may not start with, as far as Superset's parser can tell without asking
 # the engine (the engine side compares with the databases that exist).

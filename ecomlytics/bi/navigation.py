@@ -5,7 +5,7 @@
   custom roles) to Superset's home as before.
 - ``add_dashboard_menu`` (``FLASK_APP_MUTATOR``) adds a "My dashboards" menu to the top bar with one
   entry per dashboard of the bundle. Superset shows a menu entry only to roles granted its
-  ``menu_access`` permission, which ``superset_setup.ensure_roles`` grants with the dashboard, so
+  ``menu_access`` permission, which ``bi.setup.ensure_roles`` grants with the dashboard, so
   nobody is shown a link to a page they may not open.
 """
 
@@ -15,7 +15,7 @@ from flask import g, redirect
 from flask_appbuilder import expose
 from superset.initialization import SupersetIndexView
 
-from ecomlytics.superset_setup import DASHBOARD_MENU, bundle_dashboards, dashboard_menu_name, landing_dashboard
+from ecomlytics.bi.setup import DASHBOARD_MENU, bundle_dashboards, dashboard_menu_name, landing_dashboard
 
 
 class LandingIndexView(SupersetIndexView):

@@ -21,13 +21,13 @@ from pathlib import Path
 import yaml
 
 from ecomlytics import settings
-from ecomlytics.pii import pii_datasets
+from ecomlytics.bi.sql_guard import BI_SESSION_SETTINGS
+from ecomlytics.dbt.pii import pii_datasets
 from ecomlytics.settings import BI_WAREHOUSE_ENV, bi_warehouse_dsn, state_dir
-from ecomlytics.sql_guard import BI_SESSION_SETTINGS
-from ecomlytics.warehouse import WarehouseConfig, config, parse_dsn
+from ecomlytics.warehouse.client import WarehouseConfig, config, parse_dsn
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-ASSETS_DIR = PACKAGE_DIR.parent / "superset_assets"
+ASSETS_DIR = PACKAGE_DIR.parents[1] / "superset_assets"
 CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 URI_PLACEHOLDER = "__ECOMLYTICS_SQLALCHEMY_URI__"
 # Money metrics carry this as their currency in the bundle; import writes settings.currency() there.

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ecomlytics.bi.setup import BIConnectionError, bi_connection, migrate_metadata, prepare, superset_env
 from ecomlytics.settings import bi_warehouse_dsn
-from ecomlytics.superset_setup import BIConnectionError, bi_connection, migrate_metadata, prepare, superset_env
-from ecomlytics.warehouse import config
+from ecomlytics.warehouse.client import config
 
 console = Console(stderr=True)
 

@@ -19,7 +19,7 @@ connection Superset opens (two layers, each sufficient on its own; docs/security
    ``file()`` function, which ``readonly`` allows and which chDB (like clickhouse-local) does not
    confine to ``user_files_path``.
 
-The Superset side (``superset_security.py``) checks the same ``DENIED_FUNCTIONS`` with Superset's
+The Superset side (``bi/security.py``) checks the same ``DENIED_FUNCTIONS`` with Superset's
 own parser before a query reaches the connection.
 """
 

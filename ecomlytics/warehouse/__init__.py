@@ -1,0 +1,3 @@
+"""The ClickHouse warehouse: connecting (embedded chDB or a server), pooled chDB handles, the server's
+configuration.
+"""
