@@ -132,7 +132,6 @@ DATASETS: dict[str, tuple[str | None, dict[str, tuple[str, str]]]] = {
         "romi": ("sum(cum_gross_profit) / nullIf(toFloat64(sum(costs)), 0) - 1", ".0%"),
         "payback_month": ("min(payback_month)", "d"),
     }),
-    # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL).
     # One row per channel over the cohorts of the dashboard's Period (CHANNEL_SCORECARD_SQL). Its columns are
     # named unlike the metrics: ClickHouse would read `costs` in `sum(costs) / ...` as the alias of the
     # metric `sum(costs) AS costs` (an aggregate inside an aggregate).
