@@ -3,7 +3,6 @@ their pandas references."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ecomlytics import settings
-from ecomlytics.dbt.runner import run_dbt
+from ecomlytics.dbt.runner import run_dbt, scoped_environ
 from ecomlytics.sample_data import generate
 from ecomlytics.warehouse.client import close_all, connect
 from loaders.ingest import load_files
@@ -24,23 +23,17 @@ def sample_built(home: Path, *, prepare: Callable[[Path], None] | None = None,
     files, load them and run ``dbt build``; yields (client, data directory). The state directory and
     the warehouse point at ``home`` for as long as the block runs (the process's settings travel by
     environment for dbt), and are restored after."""
-    saved = {key: os.environ.get(key) for key in (settings.HOME_ENV, settings.WAREHOUSE_ENV)}
-    os.environ[settings.HOME_ENV] = str(home)
-    os.environ[settings.WAREHOUSE_ENV] = f"chdb://{home / 'warehouse'}"
-    close_all()
-    try:
-        data = home / "data"
-        generate(data, users=2500, days=240, seed=7, start=date(2017, 6, 1), bad_share=0.002)
-        if prepare is not None:
-            prepare(data)
-        client = connect()
-        assert all(r.status == "loaded" for r in load_files(client, [], directory=data, quiet=True))
-        assert run_dbt("build", vars=dbt_vars), "dbt build (models + dbt tests) failed"
-        yield client, data
-    finally:
+    environment = {settings.HOME_ENV: str(home), settings.WAREHOUSE_ENV: f"chdb://{home / 'warehouse'}"}
+    with scoped_environ(environment):
         close_all()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        try:
+            data = home / "data"
+            generate(data, users=2500, days=240, seed=7, start=date(2017, 6, 1), bad_share=0.002)
+            if prepare is not None:
+                prepare(data)
+            client = connect()
+            assert all(r.status == "loaded" for r in load_files(client, [], directory=data, quiet=True))
+            assert run_dbt("build", vars=dbt_vars), "dbt build (models + dbt tests) failed"
+            yield client, data
+        finally:
+            close_all()
