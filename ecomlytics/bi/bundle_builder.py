@@ -1098,6 +1098,12 @@ VERBOSE.update({
     "cohort_cac": "CAC", "cogs": "COGS",
 })
 
+def described_rows(description: str, first: Chart, *below: Chart) -> list[list[Chart]]:
+    """Charts that share a definition on their cards: ``first`` on a row of its own, ``below`` beside each other."""
+    return [[dataclasses.replace(first, description=description)],
+            [dataclasses.replace(chart, description=description) for chart in below]]
+
+
 GROSS_NET_TITLE = "Gross and net over the period"
 # Contract section 5 defines the amounts; it names no refund rate or gross margin: those are defined here.
 GROSS_NET_DEFINITIONS = (
@@ -1121,9 +1127,7 @@ def gross_and_net(grain: str) -> list[list[Chart]]:
                          y_title=f"Amount ({CURRENCY_PLACEHOLDER})")
     rates = timeseries(f"Refund rate and gross margin, {word}", m, ["refund_rate", "gross_margin"], "day", grain,
                        width=4, fmt=".1%", y_title="Rate, %")
-    described = [dataclasses.replace(c, description=GROSS_NET_DEFINITIONS) for c in (totals, amounts, rates)]
-    return [described[:1], described[1:]]
-
+    return described_rows(GROSS_NET_DEFINITIONS, totals, amounts, rates)
 
 
 # Superset draws a formula annotation layer in the browser (the chart-data API drops it): the CAC line.
@@ -1150,8 +1154,7 @@ def payback_rows() -> list[list[Chart]]:
                        "age_month", None, ["channel"], width=8, x_title=age, legend_right=True,
                        y_title=f"Per buyer ({CURRENCY_PLACEHOLDER})")
     cac = bars("CAC by acquisition channel (cohorts of the period)", r, "cohort_cac", "channel", width=4)
-    described = [dataclasses.replace(c, description=PAYBACK_DEFINITIONS) for c in (ratio, money, cac)]
-    return [described[:1], described[1:]]
+    return described_rows(PAYBACK_DEFINITIONS, ratio, money, cac)
 
 
 def exposures_yaml() -> dict:
