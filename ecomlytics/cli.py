@@ -214,7 +214,7 @@ def clickhouse_config(
     = Path("deploy/clickhouse"),
 ) -> None:
     """Render the ClickHouse server settings of the dashboards' read-only user (docs/security.md)."""
-    from ecomlytics.warehouse.server_config import write
+    from ecomlytics.bi.server_config import write
 
     for path in write(out):
         console.print(f"[green]written[/] {path}")

@@ -140,7 +140,7 @@ def test_server_settings_are_rendered_from_the_bi_rules_and_mounted() -> None:
 
     import yaml
 
-    from ecomlytics.warehouse.server_config import BI_USER, rendered_files
+    from ecomlytics.bi.server_config import BI_USER, rendered_files
 
     deploy = REPO / "deploy" / "clickhouse"
     for relative, text in rendered_files().items():

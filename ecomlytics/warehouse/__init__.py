@@ -1,3 +1,2 @@
-"""The ClickHouse warehouse: connecting (embedded chDB or a server), pooled chDB handles, the server's
-configuration.
+"""The ClickHouse warehouse: connecting (embedded chDB or a server) and pooled chDB handles.
 """
