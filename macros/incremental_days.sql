@@ -49,12 +49,13 @@
    days such orders left, and, with `first_touch` (int_first_touch: uid, visits_load_id), days of
    non-sales whose buyer's first touch changed (cancelled orders, counted by it).
    `watermark`: a literal (models whose pre-hook deletes rows, see incremental_watermark) or, by
-   default, the mart's max(load_id) read when the query runs. #}
-{% macro changed_order_days(orders, items=none, watermark=none, amounts=none, first_touch=none) -%}
+   default, the mart's max(load_id) read when the query runs. `stamp`: the column of `orders` that
+   says when a row changed for this mart (sale_changed_in: marts that do not read refunds or costs). #}
+{% macro changed_order_days(orders, items=none, watermark=none, amounts=none, first_touch=none, stamp='refreshed_in') -%}
     {%- set watermark = mart_watermark() if watermark is none else watermark -%}
     (select arrayJoin(arrayFilter(d -> d != toDate(0), [toDate(buy_ts), ifNull(replaced_day, toDate(0))])) as day
      from {{ orders }}
-     where refreshed_in > {{ watermark }}
+     where {{ stamp }} > {{ watermark }}
      {%- if items is not none %}
         or order_id in (select order_id from {{ items }} where load_id > {{ watermark }})
      {%- endif %}

@@ -175,7 +175,7 @@ def reassigned_orders(early: pd.DataFrame, orders: pd.DataFrame, visits: pd.Data
     return picks.assign(former_uid=picks.Uid, Uid=multi.Uid[~multi.Uid.isin(picks.Uid)].iloc[-1])
 
 
-LINEAGE = {"load_id", "refreshed_in", "replaced_day"}  # bookkeeping of incremental runs, not results
+LINEAGE = {"load_id", "refreshed_in", "sale_changed_in", "replaced_day"}  # bookkeeping of incremental runs, not results
 
 
 def comparable_columns(client, table: str) -> str:
@@ -236,6 +236,9 @@ def assert_late_money_rewrote_only_what_it_touches(client, money: MoneyCorrectio
     refunded, rate, rewritten = one(f"SELECT refunded, fx_rate, refreshed_in = {newest} FROM marts.fct_orders "
                                     f"WHERE order_id = '{money.refunded_order}'")
     assert (refunded, rewritten) == ((Decimal("0.25") * rate).quantize(Decimal("0.01"), ROUND_HALF_UP), 1)
+    # ... but the refund changed none of its sales figures: sales_daily need not recompute its day
+    assert one(f"SELECT sale_changed_in < refreshed_in FROM marts.fct_orders "
+               f"WHERE order_id = '{money.refunded_order}'") == (1,)
     assert one(f"SELECT count() FROM marts.fct_orders WHERE order_id = '{money.cancelled_order}'") == (0,)
     assert one(f"SELECT refunded, refreshed_in = {newest} FROM marts.fct_orders "
                f"WHERE order_id = '{money.unrefunded_order}'") == (0, 1)

@@ -72,6 +72,18 @@ select
     o.load_id as load_id,
     b.attribution_key as attribution_key,
     toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in,
+    -- The last refresh that changed what the sales figures read (sales_daily: day, buyer, revenue, rate,
+    -- sales channel, geography, first touch): a late refund or product cost rewrites the order but
+    -- keeps this stamp, so sales_daily does not recompute the ~20 past days a day's refunds fall on.
+    {% if is_incremental() %}
+    if(old.order_id = o.order_id
+       and (old.buy_ts, old.uid, old.revenue, old.fx_rate, old.sales_channel, old.first_source_id, old.first_device,
+            old.first_os, old.country, old.region, old.city)
+           = (buy_ts, uid, revenue, fx_rate, sales_channel, first_source_id, first_device, first_os, country, region, city),
+       old.sale_changed_in, refreshed_in)
+    {% else %}
+    refreshed_in
+    {% endif %} as sale_changed_in,
     {% if is_incremental() %}
     if(old.order_id = o.order_id and toDate(old.buy_ts) != toDate(o.buy_ts), toDate(old.buy_ts), null)
     {% else %}
@@ -82,7 +94,9 @@ inner join buyers as b on b.uid = o.uid
 left join {{ ref('channels') }} as c on c.source_id = b.first_source_id
 {% if is_incremental() %}
 left join (
-    select order_id, buy_ts from {{ this }}
+    select order_id, buy_ts, uid, revenue, fx_rate, sales_channel, first_source_id, first_device, first_os, country,
+        region, city, sale_changed_in
+    from {{ this }}
     where order_id in (select order_id from {{ ref('int_orders') }} where load_id > {{ watermark }})
 ) as old on old.order_id = o.order_id
 where o.load_id > {{ watermark }}

@@ -8,10 +8,11 @@
                                           ' group by day, sku, product_name, category, sales_channel'},
           ],
           settings={'lightweight_mutation_projection_mode': 'rebuild'},
-          pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')),
+          pre_hook="{{ delete_days_left_empty(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'), stamp='sale_changed_in'),
                                               [(ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
-{% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'))) %}
--- Incremental by month partition: a refresh recomputes the days new loads touch, copies the other
+{% set days = days_set(changed_order_days(ref('fct_orders'), ref('stg_order_items'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'), stamp='sale_changed_in')) %}
+-- Incremental by month partition: a refresh recomputes the days new loads touch (orders by their
+-- sale_changed_in: refunds and product costs change no figure here), copies the other
 -- days of their months from the table and replaces those months' partitions (insert_overwrite).
 -- Why not delete+insert by day: the delete is a mutation that rebuilds both projections of every part
 -- it touches (patch-part deletes would switch them off until merged), 1-2 s at 10M visits now that
@@ -44,7 +45,7 @@ with lines as (
         -- the order's converted revenue (macros/money.sql)
         if(i.order_id = o.order_id, {{ line_in_base_currency('i.line_value', 'i.running_value', 'o.fx_rate') }},
            o.revenue) as line_revenue,
-        greatest(o.refreshed_in, i.load_id) as load_id
+        greatest(o.sale_changed_in, i.load_id) as load_id
     from {{ ref('fct_orders') }} as o
     left join (
         select
