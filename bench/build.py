@@ -12,6 +12,12 @@ builds (the machine's speed drifts). Each size runs in a process of its own (one
 process, as ecomlytics runs). Targets: large/small full build <= 12x for 10x data;
 incremental/full <= 0.15. The slowest dbt nodes of the median refresh (from dbt's run_results.json)
 are printed for each size (--slowest N, 0 for none), to show where a refresh's time goes.
+
+--compare-mechanisms (with --only large) measures what two custom mechanisms of the project save: the
+daily drops cycle through three variants of the refresh, side by side in one run, each timed against the
+same full builds: as shipped; key tests checking every row (`verify_all`: as without
+macros/verified_checks.sql); dbt-clickhouse's own materialization steps (`stock_materialization`: as without
+macros/lean_materialization.sql). Use --drops 6 or more (each variant's median of two or more days).
 """
 
 from __future__ import annotations
@@ -37,6 +43,9 @@ from ecomlytics.warehouse.client import close_all, connect
 from loaders.ingest import load_files
 
 RESULT_PREFIX = "RESULT "
+# Refresh variants of --compare-mechanisms: label -> dbt vars.
+VARIANTS = {"as shipped": {}, "without verified_checks (verify_all)": {"verify_all": True},
+            "without lean_materialization (stock_materialization)": {"stock_materialization": True}}
 TIME_COLUMNS = {"visits": "Start Ts", "orders": "Buy Ts", "costs": "dt", "events": "ts", "refunds": "refund_ts",
                 "fx_rates": "date"}
 
@@ -95,7 +104,8 @@ def print_slowest(label: str, timings: dict[str, float], count: int) -> None:
         print(f"  {seconds:6.2f} s {100 * seconds / total:5.1f}%  {node}", flush=True)
 
 
-def measure(users: int, days: int, drops: int, root: Path, slowest: int = 15) -> tuple[int, float, list[float]]:
+def measure(users: int, days: int, drops: int, root: Path, slowest: int = 15,
+            variants: tuple[str, ...] = ("as shipped",)) -> tuple[int, float, list[float], list[str]]:
     home = root / f"u{users}"
     settings_env = {settings.HOME_ENV: str(home), settings.WAREHOUSE_ENV: f"chdb://{home / 'warehouse'}"}
     os.environ.update(settings_env)
@@ -116,18 +126,22 @@ def measure(users: int, days: int, drops: int, root: Path, slowest: int = 15) ->
     started = time.perf_counter()
     assert run_dbt("build", extra_args=["--quiet"])
     full = time.perf_counter() - started
-    refreshes, timings = [], []
-    for drop in daily:
+    refreshes, timings, labels = [], [], []
+    for i, drop in enumerate(daily):
+        label = variants[i % len(variants)]
         load_files(client, [], directory=drop, quiet=True)
+        assert parse_project(VARIANTS[label])  # other vars, another manifest: parsed before the clock starts
         settled = settle(client)
         started = time.perf_counter()
-        assert run_dbt("build", extra_args=["--quiet"])
+        assert run_dbt("build", vars=VARIANTS[label], extra_args=["--quiet"])
         refreshes.append(time.perf_counter() - started)
         timings.append(node_timings(home))
-        print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s"
+        labels.append(label)
+        print(f"{visits:,} visits: {drop.name} refresh {refreshes[-1]:.1f} s, {label}"
               f" (merges and write-back settled {settled:.1f} s before)", flush=True)
-    if slowest and refreshes:
-        median = sorted(range(len(refreshes)), key=refreshes.__getitem__)[(len(refreshes) - 1) // 2]
+    shipped = [i for i, label in enumerate(labels) if label == variants[0]]
+    if slowest and shipped:
+        median = sorted(shipped, key=refreshes.__getitem__)[(len(shipped) - 1) // 2]
         print_slowest(f"{visits:,} visits: median refresh ({refreshes[median]:.1f} s)", timings[median], slowest)
     # A second full build after the refreshes (--full-refresh: every model rebuilt from all data): the
     # machine's speed drifts over minutes, and the mean of a full build before and one after the
@@ -138,22 +152,22 @@ def measure(users: int, days: int, drops: int, root: Path, slowest: int = 15) ->
     full_after = time.perf_counter() - started
     print(f"{visits:,} visits: full build {full:.1f} s before the refreshes, {full_after:.1f} s after", flush=True)
     close_all()
-    return visits, statistics.mean((full, full_after)), refreshes
+    return visits, statistics.mean((full, full_after)), refreshes, labels
 
 
-def measure_in_own_process(users: int, days: int, drops: int, root: Path,
-                           slowest: int) -> tuple[int, float, list[float]]:
+def measure_in_own_process(users: int, days: int, drops: int, root: Path, slowest: int,
+                           variants: tuple[str, ...]) -> tuple[int, float, list[float], list[str]]:
     """`measure` in a fresh Python process: one warehouse per process, as ecomlytics runs (the
     embedded engine of the first size would otherwise still shape the second's timings)."""
     command = [sys.executable, __file__, "--measure", str(users), "--days", str(days), "--drops", str(drops),
-               "--root", str(root), "--slowest", str(slowest)]
+               "--root", str(root), "--slowest", str(slowest), "--variants", json.dumps(variants)]
     output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     for line in output.splitlines():
         if line.startswith(RESULT_PREFIX):
-            visits, full, refreshes = json.loads(line[len(RESULT_PREFIX):])
+            visits, full, refreshes, labels = json.loads(line[len(RESULT_PREFIX):])
             continue
         print(line, flush=True)
-    return visits, full, refreshes
+    return visits, full, refreshes, labels
 
 
 def main() -> None:
@@ -164,25 +178,33 @@ def main() -> None:
     parser.add_argument("--drops", type=int, default=3, help="daily drops appended one by one after the full build")
     parser.add_argument("--only", choices=("small", "large"), help="measure one size only")
     parser.add_argument("--slowest", type=int, default=15, help="slowest nodes of the median refresh to print")
+    parser.add_argument("--compare-mechanisms", action="store_true",
+                        help="cycle the daily refreshes through the VARIANTS (use with --only large --drops 6)")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)  # one size, in a child process
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--variants", type=json.loads, default=["as shipped"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        result = measure(args.measure, args.days, args.drops, args.root, args.slowest)
+        result = measure(args.measure, args.days, args.drops, args.root, args.slowest, tuple(args.variants))
         print(RESULT_PREFIX + json.dumps(result), flush=True)
         return
+    variants = tuple(VARIANTS) if args.compare_mechanisms else ("as shipped",)
     sizes = {"small": args.small_users, "large": args.large_users}
     measured = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, users in sizes.items():
             if args.only in (None, label):
-                measured[label] = measure_in_own_process(users, args.days, args.drops, Path(tmp), args.slowest)
-    for label, (visits, full, refreshes) in measured.items():
-        incremental = statistics.median(refreshes)
-        each = ", ".join(f"{t:.1f}" for t in refreshes)
-        print(f"{label}: {visits:>11,} visits  full build (mean of 2) {full:7.1f} s  "
-              f"incremental (+1 day, median of {each}) {incremental:6.1f} s  "
-              f"incremental/full {incremental / full:.2f} (target <= 0.15)")
+                measured[label] = measure_in_own_process(users, args.days, args.drops, Path(tmp), args.slowest,
+                                                         variants)
+    for label, (visits, full, refreshes, variant_of) in measured.items():
+        for variant in variants:
+            timed = [t for t, v in zip(refreshes, variant_of, strict=True) if v == variant]
+            incremental = statistics.median(timed)
+            each = ", ".join(f"{t:.1f}" for t in timed)
+            shown = "" if len(variants) == 1 else f" {variant}:"
+            print(f"{label}: {visits:>11,} visits  full build (mean of 2) {full:7.1f} s {shown} "
+                  f"incremental (+1 day, median of {each}) {incremental:6.1f} s  "
+                  f"incremental/full {incremental / full:.2f} (target <= 0.15)")
     if len(measured) < 2:
         return
     small, large = measured["small"], measured["large"]

@@ -11,9 +11,10 @@
    sort key: on disk, as a reload of all history can change every row of a model), then the same
    delete and insert, then a drop: the same rows and the same order of effects (a failure before
    the delete leaves the target untouched). Distributed tables and ClickHouse Cloud's Shared engine
-   keep the adapter's version. #}
+   keep the adapter's version, as does every model with `--vars '{stock_materialization: true}'` (how
+   bench/build.py --compare-mechanisms measures what these macros save). #}
 {% macro clickhouse__incremental_delete_insert(existing_relation, unique_key, incremental_predicates, is_distributed=False) %}
-    {%- if is_distributed or target.database_engine == 'Shared' -%}
+    {%- if is_distributed or target.database_engine == 'Shared' or var('stock_materialization', false) -%}
         {%- do return(dbt.clickhouse__incremental_delete_insert(existing_relation, unique_key,
                                                                 incremental_predicates, is_distributed)) -%}
     {%- endif -%}
@@ -48,7 +49,8 @@
    CREATE TABLE ... AS SELECT does the same in one. Temporary tables, enforced contracts and
    projections or indexes (added between create and insert) keep the adapter's version. #}
 {% macro clickhouse__create_table_as(temporary, relation, sql) -%}
-    {%- if temporary or config.get('contract').enforced or config.get('projections') or config.get('indexes') -%}
+    {%- if temporary or config.get('contract').enforced or config.get('projections') or config.get('indexes')
+          or var('stock_materialization', false) -%}
         {{ dbt.clickhouse__create_table_as(temporary, relation, sql) }}
     {%- else -%}
         {{ config.get('sql_header', none) or '' }}
