@@ -311,6 +311,9 @@ def formula_line(name: str, value: str) -> dict:
             "timeColumn": "", "intervalEndColumn": ""}
 
 
+TIMESERIES_STYLES = {"line": "echarts_timeseries_line", "bar": "echarts_timeseries_bar"}
+
+
 def timeseries(described: Description, title: str, dataset: str, metrics: list[str], x: str,
                grain: str | None = "P1W", groupby: list[str] | None = None,
                style: str = "line", stack: bool = False, width: int = 6, format: str = "SMART_NUMBER",
@@ -337,7 +340,9 @@ def timeseries(described: Description, title: str, dataset: str, metrics: list[s
         params["orientation"] = "horizontal"
     if line:
         params["annotation_layers"] = [formula_line(**line)]
-    viz = {"bar": "echarts_timeseries_bar", "line": "echarts_timeseries_line"}[style]
+    if style not in TIMESERIES_STYLES:
+        raise ValueError(f"unknown style {style!r} (known: {', '.join(TIMESERIES_STYLES)})")
+    viz = TIMESERIES_STYLES[style]
     columns = [axis(x, grain), *(groupby or [])]
     return Chart(title, dataset, viz, params, width, 50,
                  {"columns": columns, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": limit})

@@ -16,10 +16,11 @@ from typing import Any
 
 import yaml
 
-from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER
+from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, DESCRIPTION_FOLDER
 
-DESCRIPTION_DIR = ASSETS_DIR / "description"
+DESCRIPTION_DIR = ASSETS_DIR / DESCRIPTION_FOLDER
 DASHBOARDS_DIR = "dashboards"  # one file per dashboard, named by its slug
+BLOCKS_FILE = "blocks.yml"
 PERIOD = "period"  # the time-range filter every dataset with a time column takes
 # Parameters of a chart kind the renderer passes itself: not options of the description.
 RENDERER_PARAMETERS = ("described",)
@@ -60,6 +61,7 @@ class ChartSpec:
     kind: str  # a chart kind of the renderer: big_number, timeseries, ...
     options: dict[str, Any]  # the kind's keyword arguments (title, dataset, metrics, ...)
     description: str | None  # shown on the chart's card
+    file: str  # the file its options are written in: dashboards/<slug>.yml or blocks.yml
     source: str  # where it is described, for errors: "dashboards/overview.yml, chart 'GMV'"
 
 
@@ -159,9 +161,9 @@ class _Checker:
 
     def chart(self, raw: Any, file: str, position: str, parameters: Mapping[str, Any],
               shared_description: str | None) -> ChartSpec:
-        raw = _mapping(raw, f"{file}, {position}")
+        raw = _mapping(raw, f"{position}")
         options = {key: _filled(value, parameters) for key, value in raw.items() if key not in ("chart", "description")}
-        where = f"{file}, chart {options['title']!r}" if options.get("title") else f"{file}, {position}"
+        where = f"{position} {options['title']!r}" if options.get("title") else position
         kind = raw.get("chart")
         if kind not in self.kinds:
             raise DescriptionError(f"{where}: unknown chart kind {kind!r} (known: {', '.join(self.kinds)})")
@@ -180,21 +182,23 @@ class _Checker:
             if metric not in dataset.metrics:
                 raise DescriptionError(f"{where}: unknown metric {metric!r} of dataset {dataset.name!r} "
                                        f"(its metrics: {', '.join(dataset.metrics) or 'none'})")
-        return ChartSpec(kind, options, raw.get("description", shared_description), where)
+        return ChartSpec(kind, options, raw.get("description", shared_description), file, where)
 
     def rows(self, raw: Any, file: str, blocks: dict, parameters: Mapping[str, Any] | None = None,
-             shared_description: str | None = None) -> list[list[ChartSpec]]:
+             shared_description: str | None = None, where: str | None = None) -> list[list[ChartSpec]]:
+        """Rows of charts written in ``file`` (``where``: how an error names it, default the file)."""
+        where = where or file
         if not isinstance(raw, list):
-            raise DescriptionError(f"{file}: rows must be a list of rows")
+            raise DescriptionError(f"{where}: rows must be a list of rows")
         rows: list[list[ChartSpec]] = []
         for number, row in enumerate(raw, start=1):
             if isinstance(row, dict) and "block" in row:
-                rows += self.block(row, f"{file}, row {number}", blocks)
+                rows += self.block(row, f"{where}, row {number}", blocks)
             elif isinstance(row, list):
-                rows.append([self.chart(chart, file, f"row {number}, chart {index}", parameters or {},
+                rows.append([self.chart(chart, file, f"{where}, row {number}, chart {index}", parameters or {},
                                         shared_description) for index, chart in enumerate(row, start=1)])
             else:
-                raise DescriptionError(f"{file}, row {number}: a list of charts or a `block:`")
+                raise DescriptionError(f"{where}, row {number}: a list of charts or a `block:`")
         return rows
 
     def block(self, placed: dict, where: str, blocks: dict) -> list[list[ChartSpec]]:
@@ -208,13 +212,16 @@ class _Checker:
         if sorted(given) != sorted(expected):
             raise DescriptionError(f"{where}: block {name!r} takes {', '.join(expected) or 'no parameters'}, "
                                    f"given {', '.join(given) or 'none'}")
-        return self.rows(block.get("rows"), f"{where}: blocks.yml, block {name!r}", {}, given,
-                         block.get("description"))
+        return self.rows(block.get("rows"), BLOCKS_FILE, {}, given, block.get("description"),
+                         f"{where}: {BLOCKS_FILE}, block {name!r}")
 
 
 def load_description(chart_kinds: Mapping[str, Callable], folder: Path = DESCRIPTION_DIR) -> Description:
     """The description in ``folder``, checked against ``chart_kinds`` (chart kind -> the renderer's
     function; its keyword arguments are the kind's options)."""
+    stray = sorted(str(path.relative_to(folder)) for path in folder.rglob("*.yaml"))
+    if stray:  # *.yaml under superset_assets/ reads as the bundle's (the byte-for-byte test, the bundle zip)
+        raise DescriptionError(f"{', '.join(stray)}: description files are named *.yml")
     datasets = _datasets(_read(folder, "datasets.yml"))
     filters = {}
     for name, body in _mapping(_read(folder, "filters.yml"), "filters.yml").items():
@@ -230,7 +237,7 @@ def load_description(chart_kinds: Mapping[str, Callable], folder: Path = DESCRIP
     if unlisted:
         raise DescriptionError(f"dashboards.yml: {', '.join(unlisted)} not listed under dashboards (the order)")
     checker = _Checker(datasets, chart_kinds)
-    blocks = _mapping(_read(folder, "blocks.yml"), "blocks.yml")
+    blocks = _mapping(_read(folder, BLOCKS_FILE), BLOCKS_FILE)
     dashboards = []
     for slug in slugs:
         file = f"{DASHBOARDS_DIR}/{slug}.yml"
