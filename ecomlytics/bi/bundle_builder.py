@@ -9,9 +9,9 @@ in superset_assets/ is what `ecomlytics serve` imports; a test keeps it equal to
 After editing dashboards in the UI, `ecomlytics superset-export` writes Superset's export elsewhere
 and lists what differs, setting by setting (bundle_diff.py): carry that into the description.
 
-    python -m ecomlytics.bi.bundle_builder --warehouse chdb:///path/to/built/warehouse
+    python -m ecomlytics.bi.bundle_builder [--warehouse chdb:///path/to/built/warehouse]
 
-Column types are read from a built warehouse (the marts must exist).
+Column types are read from a built warehouse (the marts must exist; default: the configured one).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from pathlib import Path
 
 import yaml
 
+from ecomlytics import settings
 from ecomlytics.bi.bundle_description import (
+    DASHBOARDS_DIR,
     DESCRIPTION_DIR,
     PERIOD,
     ChartSpec,
@@ -477,6 +479,18 @@ def dashboards(described: Description) -> list[Dashboard]:
     return [build_dashboard(spec, described) for spec in described.dashboards]
 
 
+def description_files(described: Description | None = None) -> dict[str, str]:
+    """Asset UUID -> the description file an edit of it belongs in (relative to the description's folder),
+    for superset-export's list of what the UI changed."""
+    described = described or read_description()
+    files = {uid("dataset", name): "datasets.yml, names.yml" for name in described.datasets}
+    for board in described.dashboards:
+        files[uid("dashboard", board.slug)] = f"{DASHBOARDS_DIR}/{board.slug}.yml"
+        for chart in (c for row in board.rows for c in row):
+            files.setdefault(chart_uuid(chart.options["dataset"], chart.options["title"], described), chart.file)
+    return files
+
+
 def query_context(chart: Chart) -> str:
     query = {"filters": [], "extras": {"having": "", "where": ""}, "applied_time_extras": {},
              "columns": [], "metrics": [], "orderby": [], "annotation_layers": [], "row_limit": 10000,
@@ -725,10 +739,11 @@ def warehouse_columns(dsn: str) -> dict[str, list[tuple[str, str]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--warehouse", required=True, help="DSN of a warehouse with built marts")
+    parser.add_argument("--warehouse", help="DSN of a warehouse with built marts (default: the configured one, "
+                        "$ECOMLYTICS_WAREHOUSE or the embedded warehouse)")
     parser.add_argument("--out", type=Path, default=ASSETS_DIR)
     args = parser.parse_args()
-    write_bundle(warehouse_columns(args.warehouse), args.out)
+    write_bundle(warehouse_columns(settings.warehouse_dsn(args.warehouse)), args.out)
     write_exposures()
     print(f"bundle written to {args.out}")
 
