@@ -216,9 +216,10 @@ def _rendered(out: Path, described=None) -> dict[Path, str]:  # noqa: ANN001 - a
     return {path.relative_to(out): path.read_text() for path in out.rglob("*.yaml")}
 
 
-def _committed() -> dict[Path, str]:
-    return {path.relative_to(ASSETS_DIR): path.read_text() for path in ASSETS_DIR.rglob("*.yaml")
-            if "description" not in path.relative_to(ASSETS_DIR).parts}
+def _committed(bundle: Path = ASSETS_DIR) -> dict[Path, str]:
+    """The bundle's files (the description left out) by their path in it."""
+    return {path.relative_to(bundle): path.read_text() for path in bundle.rglob("*.yaml")
+            if "description" not in path.relative_to(bundle).parts}
 
 
 def test_rendering_the_description_gives_the_committed_bundle_without_a_warehouse(tmp_path: Path) -> None:
@@ -311,3 +312,20 @@ def test_the_export_comparison_names_the_description_file_of_a_changed_asset(tmp
     for change in changes:
         described = (DESCRIPTION_DIR / change.described_in).read_text()
         assert change.name in described and change.line().endswith(f"[{change.described_in}]")
+
+
+def test_a_column_its_dataset_lacks_is_refused_before_the_bundle_is_touched(tmp_path: Path) -> None:
+    from ecomlytics.bi.bundle_builder import read_description
+    from ecomlytics.bi.bundle_description import DescriptionError
+
+    folder = _description_copy(tmp_path)
+    path, board, chart = _first_chart(folder, lambda chart: chart["chart"] == "timeseries")
+    chart["groupby"] = ["no_such_column"]
+    path.write_text(yaml.safe_dump(board, sort_keys=False, allow_unicode=True))
+    out = tmp_path / "bundle"
+    shutil.copytree(ASSETS_DIR, out)
+    with pytest.raises(DescriptionError) as refused:
+        _rendered(out, read_description(folder))
+    message = str(refused.value)
+    assert f"dashboards/{path.name}" in message and repr(chart["title"]) in message and "no_such_column" in message
+    assert _committed(out) == _committed()

@@ -37,6 +37,7 @@ from ecomlytics.bi.bundle_description import (
     DashboardSpec,
     Description,
     DescriptionError,
+    check_columns,
     load_description,
 )
 from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
@@ -682,7 +683,10 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
     """Write every YAML file of the bundle into ``out`` (replacing what was there), rendered from the
     description (default: superset_assets/description/)."""
     described = described or read_description()
-    boards = dashboards(described)  # before anything is removed: a description that fails leaves ``out`` alone
+    # checked before anything is removed: a description that fails leaves ``out`` alone
+    check_columns(described, {table: {name for name, _ in columns} | set(COMPUTED_COLUMNS.get(table, {}))
+                              for table, columns in columns_of.items()})
+    boards = dashboards(described)
     _COLUMNS.update(columns_of)
     for sub in ("databases", "datasets", "charts", "dashboards"):
         shutil.rmtree(out / sub, ignore_errors=True)

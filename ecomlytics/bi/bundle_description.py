@@ -9,7 +9,7 @@ the chart (an unknown dataset, metric, chart kind or option, a missing option, a
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +24,9 @@ BLOCKS_FILE = "blocks.yml"
 PERIOD = "period"  # the time-range filter every dataset with a time column takes
 # Parameters of a chart kind the renderer passes itself: not options of the description.
 RENDERER_PARAMETERS = ("described",)
-# Chart options that name metrics of the chart's dataset.
+# Chart options that name metrics of the chart's dataset, and those that name its columns (at_least: its first item).
 METRIC_OPTIONS = ("metric", "metrics")
+COLUMN_OPTIONS = ("x", "y", "groupby", "columns", "order_by", "top_of", "at_least")
 DASHBOARD_KEYS = {"title", "filters", "about", "rows"}
 BLOCK_KEYS = {"parameters", "description", "rows"}
 METRIC_KEYS = {"sql", "format", "money"}
@@ -92,6 +93,31 @@ class Description:
     def is_money(self, dataset: str, metric: str) -> bool:
         found = self.datasets[dataset].metrics.get(metric)
         return found is not None and found.money
+
+
+def check_columns(described: Description, columns_of: Mapping[str, Collection[str]]) -> None:
+    """Every column a chart or a filter names exists in its dataset (``columns_of``: dataset -> its column
+    names, read from a built warehouse): the columns are known only then, not when the description is read."""
+    for name, described_filter in described.filters.items():
+        if described_filter.column not in columns_of[described_filter.dataset]:
+            raise DescriptionError(f"filters.yml, filter {name!r}: no column {described_filter.column!r} in "
+                                   f"dataset {described_filter.dataset!r}")
+    for chart in (c for board in described.dashboards for row in board.rows for c in row):
+        dataset = chart.options["dataset"]
+        for option, column in _named_columns(chart.options):
+            if column not in columns_of[dataset]:
+                raise DescriptionError(f"{chart.source}: no column {column!r} in dataset {dataset!r} (option {option})")
+
+
+def _named_columns(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(option, column) for each column a chart's options name."""
+    named = []
+    for option in COLUMN_OPTIONS:
+        value = options.get(option)
+        if option == "at_least" and value:
+            value = value[0]  # [column, value]
+        named += [(option, column) for column in (value if isinstance(value, list) else [value]) if column]
+    return named
 
 
 def dashboard_file(slug: str, folder: Path = DESCRIPTION_DIR) -> Path:
