@@ -30,7 +30,6 @@ import yaml
 
 from ecomlytics import settings
 from ecomlytics.bi.bundle_description import (
-    DASHBOARDS_DIR,
     DESCRIPTION_DIR,
     PERIOD,
     ChartSpec,
@@ -38,6 +37,7 @@ from ecomlytics.bi.bundle_description import (
     Description,
     DescriptionError,
     check_columns,
+    dashboard_file,
     load_description,
 )
 from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
@@ -486,7 +486,7 @@ def description_files(described: Description | None = None) -> dict[str, str]:
     described = described or read_description()
     files = {uid("dataset", name): "datasets.yml, names.yml" for name in described.datasets}
     for board in described.dashboards:
-        files[uid("dashboard", board.slug)] = f"{DASHBOARDS_DIR}/{board.slug}.yml"
+        files[uid("dashboard", board.slug)] = dashboard_file(board.slug)
         for chart in (c for row in board.rows for c in row):
             files.setdefault(chart_uuid(chart.options["dataset"], chart.options["title"], described), chart.file)
     return files

@@ -63,7 +63,7 @@ class ChartSpec:
     options: dict[str, Any]  # the kind's keyword arguments (title, dataset, metrics, ...)
     description: str | None  # shown on the chart's card
     file: str  # the file its options are written in: dashboards/<slug>.yml or blocks.yml
-    source: str  # where it is described, for errors: "dashboards/overview.yml, chart 'GMV'"
+    source: str  # where it is described, for errors: "dashboards/overview.yml, row 1, chart 1 'GMV'"
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,6 @@ class DashboardSpec:
 
 @dataclass(frozen=True)
 class Description:
-    folder: Path
     datasets: dict[str, Dataset]
     names: dict[str, str]  # readable names of metrics and columns
     filters: dict[str, Filter]
@@ -120,9 +119,9 @@ def _named_columns(options: Mapping[str, Any]) -> list[tuple[str, str]]:
     return named
 
 
-def dashboard_file(slug: str, folder: Path = DESCRIPTION_DIR) -> Path:
-    """Where a dashboard is described."""
-    return folder / DASHBOARDS_DIR / f"{slug}.yml"
+def dashboard_file(slug: str) -> str:
+    """Where a dashboard is described, relative to the description's folder."""
+    return f"{DASHBOARDS_DIR}/{slug}.yml"
 
 
 def _read(folder: Path, name: str) -> Any:
@@ -187,7 +186,7 @@ class _Checker:
 
     def chart(self, raw: Any, file: str, position: str, parameters: Mapping[str, Any],
               shared_description: str | None) -> ChartSpec:
-        raw = _mapping(raw, f"{position}")
+        raw = _mapping(raw, position)
         options = {key: _filled(value, parameters) for key, value in raw.items() if key not in ("chart", "description")}
         where = f"{position} {options['title']!r}" if options.get("title") else position
         kind = raw.get("chart")
@@ -242,6 +241,34 @@ class _Checker:
                          f"{where}: {BLOCKS_FILE}, block {name!r}")
 
 
+def _filters(raw: Any, datasets: Mapping[str, Dataset]) -> dict[str, Filter]:
+    filters = {}
+    for name, body in _mapping(raw, "filters.yml").items():
+        body = _mapping(body, f"filters.yml, filter {name!r}")
+        _no_unknown_keys(body, {"label", "column", "dataset"}, f"filters.yml, filter {name!r}")
+        if body.get("dataset") not in datasets:
+            raise DescriptionError(f"filters.yml, filter {name!r}: unknown dataset {body.get('dataset')!r}")
+        filters[name] = Filter(body["label"], body["column"], body["dataset"])
+    return filters
+
+
+def _dashboard(folder: Path, slug: str, filters: Mapping[str, Filter], checker: _Checker,
+               blocks: dict) -> DashboardSpec:
+    file = dashboard_file(slug)
+    if not (folder / file).is_file():
+        raise DescriptionError(f"dashboards.yml: dashboard {slug!r} has no file {file}")
+    board = _mapping(_read(folder, file), file)
+    _no_unknown_keys(board, DASHBOARD_KEYS, file)
+    missing = sorted(DASHBOARD_KEYS - set(board))
+    if missing:
+        raise DescriptionError(f"{file}: missing {', '.join(missing)}")
+    for name in board["filters"]:
+        if name != PERIOD and name not in filters:
+            raise DescriptionError(f"{file}: unknown filter {name!r} (filters.yml, or {PERIOD})")
+    return DashboardSpec(slug, board["title"], board["about"], tuple(board["filters"]),
+                         checker.rows(board["rows"], file, blocks))
+
+
 def load_description(chart_kinds: Mapping[str, Callable], folder: Path = DESCRIPTION_DIR) -> Description:
     """The description in ``folder``, checked against ``chart_kinds`` (chart kind -> the renderer's
     function; its keyword arguments are the kind's options)."""
@@ -249,37 +276,15 @@ def load_description(chart_kinds: Mapping[str, Callable], folder: Path = DESCRIP
     if stray:  # *.yaml under superset_assets/ reads as the bundle's (the byte-for-byte test, the bundle zip)
         raise DescriptionError(f"{', '.join(stray)}: description files are named *.yml")
     datasets = _datasets(_read(folder, "datasets.yml"))
-    filters = {}
-    for name, body in _mapping(_read(folder, "filters.yml"), "filters.yml").items():
-        body = _mapping(body, f"filters.yml, filter {name!r}")
-        _no_unknown_keys(body, {"label", "column", "dataset"}, f"filters.yml, filter {name!r}")
-        if body.get("dataset") not in datasets:
-            raise DescriptionError(f"filters.yml, filter {name!r}: unknown dataset {body.get('dataset')!r}")
-        filters[name] = Filter(body["label"], body["column"], body["dataset"])
+    filters = _filters(_read(folder, "filters.yml"), datasets)
     index = _mapping(_read(folder, "dashboards.yml"), "dashboards.yml")
     slugs = list(index.get("dashboards") or [])
-    described = sorted(path.stem for path in (folder / DASHBOARDS_DIR).glob("*.yml"))
-    unlisted = sorted(set(described) - set(slugs))
+    unlisted = sorted({path.stem for path in (folder / DASHBOARDS_DIR).glob("*.yml")} - set(slugs))
     if unlisted:
         raise DescriptionError(f"dashboards.yml: {', '.join(unlisted)} not listed under dashboards (the order)")
     checker = _Checker(datasets, chart_kinds)
     blocks = _mapping(_read(folder, BLOCKS_FILE), BLOCKS_FILE)
-    dashboards = []
-    for slug in slugs:
-        file = f"{DASHBOARDS_DIR}/{slug}.yml"
-        if slug not in described:
-            raise DescriptionError(f"dashboards.yml: dashboard {slug!r} has no file {file}")
-        board = _mapping(_read(folder, file), file)
-        _no_unknown_keys(board, DASHBOARD_KEYS, file)
-        missing = sorted(DASHBOARD_KEYS - set(board))
-        if missing:
-            raise DescriptionError(f"{file}: missing {', '.join(missing)}")
-        for name in board["filters"]:
-            if name != PERIOD and name not in filters:
-                raise DescriptionError(f"{file}: unknown filter {name!r} (filters.yml, or {PERIOD})")
-        dashboards.append(DashboardSpec(slug, board["title"], board["about"], tuple(board["filters"]),
-                                        checker.rows(board["rows"], file, blocks)))
+    dashboards = [_dashboard(folder, slug, filters, checker, blocks) for slug in slugs]
     history = _mapping(_read(folder, "chart_history.yml"), "chart_history.yml")
-    names = _mapping(_read(folder, "names.yml"), "names.yml")
-    return Description(folder, datasets, names, filters, dashboards, dict(history.get("renamed") or {}),
-                       dict(history.get("moved") or {}), index["navigation"])
+    return Description(datasets, _mapping(_read(folder, "names.yml"), "names.yml"), filters, dashboards,
+                       dict(history.get("renamed") or {}), dict(history.get("moved") or {}), index["navigation"])
