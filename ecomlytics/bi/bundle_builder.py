@@ -1,10 +1,11 @@
 """Renders the dashboards' description into the Superset bundle (superset_assets/): its one writer.
 
 The description is data in superset_assets/description/*.yml (datasets and metrics, readable names,
-filters, one file per dashboard; read and checked by bundle_description.py). This module is the
-renderer: its chart kinds (big_number, timeseries, bars, pie, table, raw_table, heatmap) turn a
-described chart into Superset's params and saved query context, and it lays out dashboards with
-their native filters and scopes. It also holds the SQL of the virtual datasets. The committed YAML
+filters, one file per dashboard; read and checked by bundle_description.py). This module renders
+it: each described chart through its chart kind (bundle_charts.py: big_number, timeseries, bars, pie,
+table, raw_table, heatmap), with the Period filter of its dataset and a stable UUID; datasets with
+their metrics and columns; dashboards with their layout, native filters and scopes. It also holds the
+SQL of the virtual datasets (VIRTUAL_SQL). The committed YAML
 in superset_assets/ is what `ecomlytics serve` imports; a test keeps it equal to this rendering.
 After editing dashboards in the UI, `ecomlytics superset-export` writes Superset's export elsewhere
 and lists what differs, setting by setting (bundle_diff.py): carry that into the description.
@@ -23,12 +24,13 @@ import math
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from ecomlytics import settings
+from ecomlytics.bi.bundle_charts import CHART_KINDS, Chart
 from ecomlytics.bi.bundle_description import (
     DESCRIPTION_DIR,
     PERIOD,
@@ -44,6 +46,10 @@ from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDE
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
+
+
+# dataset -> the names of its columns (the marts' and the computed ones): what a filter can apply to
+ColumnNames = dict[str, set[str]]
 
 
 def uid(kind: str, name: str) -> str:
@@ -221,230 +227,11 @@ VIRTUAL_COLUMNS = {"kpi_compare": [
         ("payback_age", "Nullable(UInt32)")]}
 
 
-@dataclass
-class Chart:
-    title: str
-    dataset: str
-    viz_type: str
-    params: dict
-    width: int = 4
-    height: int = 50
-    query: dict = field(default_factory=dict)  # the saved query (columns / metrics / orderby / row_limit)
-    description: str | None = None  # shown on the chart's card: how a figure is defined, where it needs saying
-    uuid: str = ""  # set by build_chart (chart_uuid)
-
-
 def chart_uuid(dataset: str, title: str, described: Description) -> str:
     """Charts renamed or moved to another dataset since first published keep their UUIDs (an import
     updates them in place instead of leaving the old chart behind): chart_history.yml."""
     key = f"{dataset}:{described.renamed.get(title, title)}"
     return uid("chart", described.moved.get(key, key))
-
-
-GRAIN_LABELS = {"P1D": "Day", "P1W": "Week", "P1M": "Month"}
-
-
-def axis_label(column: str, grain: str) -> str:
-    """The x axis's label under a time grain: never the column's own name. ClickHouse resolves a
-    name in WHERE to a SELECT alias first, so ``toMonday(day) AS day ... WHERE day >= ...`` would
-    filter week starts, not days (see /work/shared/SUPERSET-NOTES.md, "grain alias trap")."""
-    if column.endswith("_month") and grain == "P1M":
-        return column.replace("_", " ").capitalize()  # "Cohort month", "Registration month"
-    return GRAIN_LABELS[grain]
-
-
-def axis(column: str, grain: str | None) -> dict | str:
-    """The x axis column of a saved query (a grained axis is labelled unlike its column)."""
-    if grain is None:
-        return column
-    return {"timeGrain": grain, "columnType": "BASE_AXIS", "sqlExpression": column, "label": axis_label(column, grain),
-            "expressionType": "SQL"}
-
-
-def x_axis_param(column: str, grain: str | None) -> dict | str:
-    """The chart's ``x_axis`` form-data control: with a grain, a custom SQL column with its own
-    label (the browser builds its query from these params, not from the saved query)."""
-    if grain is None:
-        return column
-    return {"expressionType": "SQL", "sqlExpression": column, "label": axis_label(column, grain)}
-
-
-# d3 time formats of grained axes: months always with their year ("smart_date" drops it and lets
-# September and November collide).
-AXIS_TIME_FORMATS = {"P1D": "%d %b %Y", "P1W": "%d %b %Y", "P1M": "%b %Y"}
-
-# The chart kinds below are the renderer's vocabulary: a described chart `chart: <kind>` is the
-# function of that name called with the chart's options as keyword arguments (bundle_description
-# checks them against these signatures). ``described`` gives readable names and money facts.
-
-
-def big_number(described: Description, title: str, dataset: str, metric: str, x: str | None = None,
-               grain: str = "P1W", format: str | None = None, subheader: str = "", width: int = 2) -> Chart:
-    """A KPI tile: with x, the last complete week's value over the weekly trend line.
-
-    No change in %: Superset's compare lag compares with the point ``lag`` rows before, whatever the
-    period (an empty week is skipped, a week with little data gives a huge %). Periods are compared in
-    the Overview's comparison table (KPI_COMPARE_SQL): same length and last year, "n/a" when empty."""
-    params = {"metric": metric, "header_font_size": 0.4, "subheader_font_size": 0.15, "y_axis_format": format or
-              "SMART_NUMBER", "time_format": "smart_date"}
-    if x is None:
-        params |= {"subheader": subheader}
-        return Chart(title, dataset, "big_number_total", params, width, 40, {"columns": [], "metrics": [metric]})
-    params |= {"x_axis": x_axis_param(x, grain), "time_grain_sqla": grain, "subtitle": "last complete week",
-               "subtitle_font_size": 0.15, "show_trend_line": True, "start_y_axis_at_zero": True,
-               "rolling_type": "None", "show_timestamp": True}
-    # No saved orderby on the axis: Superset would write ORDER BY <its SQL> (week), not its label (Week),
-    # which ClickHouse refuses beside GROUP BY Week. The tile orders its points itself.
-    query: dict = {"columns": [axis(x, grain)], "metrics": [metric]}
-    if COMPLETE_WEEK in COMPUTED_COLUMNS.get(dataset, {}):
-        # The newest week is usually still running: a tile comparing it with a full week would
-        # always show a drop. Tiles show the last complete week against the one before.
-        params["adhoc_filters"] = [{"expressionType": "SIMPLE", "subject": COMPLETE_WEEK, "operator": "==",
-                                    "comparator": 1, "clause": "WHERE", "isExtra": False}]
-        query["filters"] = [{"col": COMPLETE_WEEK, "op": "==", "val": 1}]
-    return Chart(title, dataset, "big_number", params, width, 40, query)
-
-
-def formula_line(name: str, value: str) -> dict:
-    """A horizontal line at ``value`` (an annotation layer Superset draws in the browser; the chart-data API
-    drops it)."""
-    return {"name": name, "annotationType": "FORMULA", "sourceType": "", "value": value,
-            "overrides": {}, "show": True, "showLabel": True, "showMarkers": False, "hideLine": False,
-            "style": "dashed", "width": 2, "opacity": "", "color": None, "titleColumn": "", "descriptionColumns": [],
-            "timeColumn": "", "intervalEndColumn": ""}
-
-
-TIMESERIES_STYLES = {"line": "echarts_timeseries_line", "bar": "echarts_timeseries_bar"}
-
-
-def timeseries(described: Description, title: str, dataset: str, metrics: list[str], x: str,
-               grain: str | None = "P1W", groupby: list[str] | None = None,
-               style: str = "line", stack: bool = False, width: int = 6, format: str = "SMART_NUMBER",
-               limit: int = 10000, sort_x: bool = False, horizontal: bool = False, y_title: str | None = None,
-               x_title: str | None = None, legend_right: bool = False, line: dict | None = None) -> Chart:
-    """A line / bar chart (``style``); ``sort_x`` orders a categorical x axis by its labels instead of by value.
-    The value axis is titled with its unit (``y_title``, default from the metric); ``legend_right``: one
-    series per line beside the plot, for many series (a legend on top would page them); ``line``: a
-    formula line ``{name, value}``."""
-    params = {"x_axis": x_axis_param(x, grain), "metrics": metrics, "groupby": groupby or [], "rich_tooltip": True,
-              "show_legend": True, "legend_type": "plain", "y_axis_format": format,
-              "row_limit": limit, "truncate_metric": True, "x_axis_sort_asc": True, "zoomable": False,
-              **axis_titles(y_title or value_title(described, dataset, metrics[0], format), x_title, horizontal)}
-    if legend_right:  # the plot is narrower: month labels slanted, or they run into each other
-        params |= {"legend_orientation": "right", "xAxisLabelRotation": 45}
-    if grain:
-        params["time_grain_sqla"] = grain
-        params["x_axis_time_format"] = AXIS_TIME_FORMATS[grain]
-    if stack:
-        params["stack"] = "Stack"
-    if sort_x:
-        params["x_axis_sort"] = x
-    if horizontal:  # long category names: bars along the y axis, names in full
-        params["orientation"] = "horizontal"
-    if line:
-        params["annotation_layers"] = [formula_line(**line)]
-    if style not in TIMESERIES_STYLES:
-        raise ValueError(f"unknown style {style!r} (known: {', '.join(TIMESERIES_STYLES)})")
-    viz = TIMESERIES_STYLES[style]
-    columns = [axis(x, grain), *(groupby or [])]
-    return Chart(title, dataset, viz, params, width, 50,
-                 {"columns": columns, "metrics": metrics, "orderby": [[metrics[0], False]], "row_limit": limit})
-
-
-def bars(described: Description, title: str, dataset: str, metric: str, groupby: str, width: int = 4,
-         share: bool = False, height: int = 50, format: str = "SMART_NUMBER") -> Chart:
-    """Horizontal bars by category, largest first, values on the bars: names stay whole where a donut's
-    outside labels were cut ("Paid social...", "Churn: 5..."). ``share``: each bar as a share of the total."""
-    value = f"Share of {described.verbose(metric)}, %" if share else value_title(described, dataset, metric, format)
-    params = {"x_axis": groupby, "metrics": [metric], "groupby": [], "orientation": "horizontal",
-              "x_axis_sort": metric, "x_axis_sort_asc": True, "show_value": True, "show_legend": False,
-              "row_limit": 50, "y_axis_format": ".1%" if share else format, "rich_tooltip": True, "zoomable": False,
-              "truncateXAxis": False, **axis_titles(value, horizontal=True)}
-    if share:
-        params["contributionMode"] = "column"
-    return Chart(title, dataset, "echarts_timeseries_bar", params, width, height,
-                 {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
-
-
-def pie(described: Description, title: str, dataset: str, metric: str, groupby: str, width: int = 4) -> Chart:
-    # Labels outside with leader lines and no legend: the slices get the whole card, names stay readable.
-    params = {"metric": metric, "groupby": [groupby], "donut": True, "show_labels": True, "labels_outside": True,
-              "label_line": True, "label_type": "key_percent", "outerRadius": 60, "innerRadius": 30,
-              "row_limit": 50, "sort_by_metric": True, "show_legend": False}
-    return Chart(title, dataset, "pie", params, width, 50,
-                 {"columns": [groupby], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 50})
-
-
-# Table cell colours (Superset's conditional formatting): light red / green of its theme.
-CELL_COLOURS = {"red": "#EFA1AA", "green": "#ACE1C4"}
-
-
-def colour(metric: str, operator: str, value: float, colour: str) -> dict:
-    """A table conditional-formatting rule: the metric's cells ``operator value`` get the colour."""
-    if colour not in CELL_COLOURS:
-        raise ValueError(f"unknown colour {colour!r} (known: {', '.join(CELL_COLOURS)})")
-    return {"column": metric, "operator": operator, "targetValue": value, "colorScheme": CELL_COLOURS[colour]}
-
-
-def table(described: Description, title: str, dataset: str, groupby: list[str], metrics: list[str], limit: int = 10,
-          ascending: bool = False, width: int = 6, colours: list[dict] | None = None, height: int = 50,
-          top_of: str | None = None, cell_bars: bool = True) -> Chart:
-    """An aggregated table ordered by its first metric; ``colours``: conditional formatting rules
-    ``{metric, operator, value, colour}``; ``cell_bars``: a bar in each metric cell.
-
-    ``top_of``: the table shows the top (bottom with ``ascending``) ``limit`` values of that column by
-    the first metric, through Superset's series limit (a sub-query picks them), under a row limit ten
-    times larger. A table whose rows reach its row limit shows a "row limit reached" warning, and a
-    top 10 cut by ``row_limit: 10`` always does."""
-    row_limit, top = limit, {}
-    if top_of:
-        row_limit = 10 * limit
-        top = {"series_columns": [top_of], "series_limit": limit, "series_limit_metric": metrics[0],
-               "order_desc": not ascending}
-    params = {"query_mode": "aggregate", "groupby": groupby, "metrics": metrics, "row_limit": row_limit,
-              "order_desc": not ascending, "timeseries_limit_metric": metrics[0], "include_search": False,
-              "table_timestamp_format": "smart_date", "allow_render_html": False, **top}
-    if colours:  # no cell bars beside them: a long bar on a high CAC read as one more "good" colour
-        params |= {"conditional_formatting": [colour(**rule) for rule in colours], "show_cell_bars": False}
-    if not cell_bars:
-        params["show_cell_bars"] = False
-    return Chart(title, dataset, "table", params, width, height,
-                 {"columns": groupby, "metrics": metrics, "orderby": [[metrics[0], ascending]], "row_limit": row_limit,
-                  **top})
-
-
-def raw_table(described: Description, title: str, dataset: str, columns: list[str], limit: int = 10000,
-              width: int = 12, height: int = 120, search: bool = True, order_by: str | None = None,
-              descending: bool = False) -> Chart:
-    params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": search,
-              "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
-    # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
-    query = {"columns": columns, "metrics": None, "row_limit": limit}
-    if order_by:
-        params["order_by_cols"] = [json.dumps([order_by, not descending])]
-        query["orderby"] = [[order_by, not descending]]
-    return Chart(title, dataset, "table", params, width, height, query)
-
-
-def heatmap(described: Description, title: str, dataset: str, x: str, y: str, metric: str, format: str,
-            width: int = 12, at_least: list | None = None) -> Chart:
-    """``at_least``: [column, value] keeps rows with column >= value (e.g. retention without month 0,
-    which is 100% by definition and would take the whole colour scale)."""
-    params = {"x_axis": x, "groupby": y, "metric": metric, "normalize_across": "heatmap", "legend_type": "continuous",
-              "linear_color_scheme": "blue_white_yellow", "show_values": True, "show_percentage": False,
-              "value_bounds": [None, None], "y_axis_format": format, "x_axis_time_format": "smart_date",
-              "sort_x_axis": "alpha_asc", "sort_y_axis": "alpha_asc", "row_limit": 10000, "xscale_interval": -1,
-              "yscale_interval": -1, "left_margin": 16, "bottom_margin": 16}  # px; labels are contained
-    query: dict = {"columns": [x, y], "metrics": [metric], "orderby": [[metric, False]], "row_limit": 10000}
-    if at_least:
-        column, value = at_least
-        params["adhoc_filters"] = [{"expressionType": "SIMPLE", "subject": column, "operator": ">=",
-                                    "comparator": value, "clause": "WHERE", "isExtra": False}]
-        query["filters"] = [{"col": column, "op": ">=", "val": value}]
-    return Chart(title, dataset, "heatmap_v2", params, width, 70, query)
-
-
-CHART_KINDS = {kind.__name__: kind for kind in (big_number, timeseries, bars, pie, table, raw_table, heatmap)}
 
 
 def read_description(folder: Path = DESCRIPTION_DIR) -> Description:
@@ -519,25 +306,11 @@ def with_period(chart: Chart, described: Description) -> Chart:
     return dataclasses.replace(chart, params=params, query=query)
 
 
-def applies(filter_name: str, chart: Chart, described: Description) -> bool:
+def applies(filter_name: str, chart: Chart, described: Description, columns_named: ColumnNames) -> bool:
     """Whether a dashboard filter can apply to a chart: else the chart is out of its scope."""
     if filter_name == PERIOD:
         return described.datasets[chart.dataset].time_column is not None
-    return _has_column(chart.dataset, described.filters[filter_name].column)
-
-
-COMPLETE_WEEK = "in_complete_week"
-COHORT = "cohort"  # a cohort month as "2017-08": heatmap rows keep their year and sort in time order
-# dataset -> {computed column: (SQL, ClickHouse type)}: labels that sort in their natural order, and
-# whether a row's week (Monday-Sunday) is complete in the data.
-COMPUTED_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
-    "ttf_buyers": {"ttf_range": ("concat(toString(ttf_bucket_order), '. ', ttf_bucket)", "String"),
-                   "os": ("first_os", "String")},  # the buyer's first OS: the dashboards' OS filter applies
-    "kpi_daily": {COMPLETE_WEEK: ("toUInt8(toMonday(day) + 6 <= (SELECT max(day) FROM marts.kpi_daily))", "UInt8")},
-    **{table: {COHORT: ("substring(toString(cohort_month), 1, 7)", "String")}
-       for table in ("retention_monthly", "ltv_monthly", "romi_cohorts")},
-    "kpi_weekly": {COMPLETE_WEEK: ("toUInt8(week + 6 <= (SELECT max(last_day) FROM marts.kpi_weekly))", "UInt8")},
-}
+    return described.filters[filter_name].column in columns_named[chart.dataset]
 
 
 def currency_of(money: bool) -> dict | None:
@@ -546,30 +319,9 @@ def currency_of(money: bool) -> dict | None:
     return {"symbol": CURRENCY_PLACEHOLDER, "symbolPosition": "suffix"} if money else None
 
 
-def value_title(described: Description, dataset: str, metric: str, format: str) -> str:
-    """A value axis's title: the metric with its unit where the tick labels do not show it (money in
-    the configured currency, percentages); durations tick as "3m 20s", counts name what is counted."""
-    if described.is_money(dataset, metric):
-        return f"{described.verbose(metric)} ({CURRENCY_PLACEHOLDER})"
-    if format.endswith("%"):
-        return f"{described.verbose(metric)}, %"
-    return described.verbose(metric)
-
-
-def axis_titles(value: str, category: str | None = None, horizontal: bool = False) -> dict:
-    """Echarts axis-title params: ``value`` on the value axis, ``category`` on the other. A vertical value
-    axis has its title on top (short titles: it is centred on the axis line); horizontal bars' value axis
-    has it centred under the ticks (at the axis's end it was cut by the chart's edge)."""
-    titles = {"y_axis_title": value, "y_axis_title_position": "Left" if horizontal else "Top",
-              "y_axis_title_margin": 30 if horizontal else 15}
-    if category:
-        titles |= {"x_axis_title": category, "x_axis_title_margin": 30}
-    return titles
-
-
 def dataset_yaml(table: str, columns: list[tuple[str, str]], described: Description) -> dict:
     dataset = described.datasets[table]
-    computed = COMPUTED_COLUMNS.get(table, {})
+    computed = dataset.computed_columns
     return {
         "table_name": table, "main_dttm_col": dataset.time_column, "description": None, "default_endpoint": None,
         "offset": 0, "cache_timeout": None, "schema": "marts", "catalog": None, "sql": VIRTUAL_SQL.get(table),
@@ -585,9 +337,9 @@ def dataset_yaml(table: str, columns: list[tuple[str, str]], described: Descript
                      "type": ch_type, "advanced_data_type": None,
                      "groupby": not ch_type.startswith("AggregateFunction"),
                      "filterable": not ch_type.startswith("AggregateFunction"),
-                     "expression": computed[name][0] if name in computed else None,
+                     "expression": computed[name].sql if name in computed else None,
                      "description": None, "python_date_format": None, "extra": {}}
-                    for name, ch_type in [*columns, *((n, t) for n, (_, t) in computed.items())]],
+                    for name, ch_type in [*columns, *((n, c.type) for n, c in computed.items())]],
         "version": "1.0.0", "database_uuid": DATABASE_UUID,
     }
 
@@ -599,7 +351,8 @@ def about_height(about: str) -> int:
     return 16 + 3 * max(0, lines - 3)
 
 
-def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Description) -> dict:
+def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Description,
+                   columns_named: ColumnNames) -> dict:
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
@@ -624,7 +377,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
     charts = [c for row in board.rows for c in row]
     filters = []
     for name in board.filters:
-        in_scope = [chart_ids[c.uuid] for c in charts if applies(name, c, described)]
+        in_scope = [chart_ids[c.uuid] for c in charts if applies(name, c, described, columns_named)]
         excluded = [chart_ids[c.uuid] for c in charts if chart_ids[c.uuid] not in in_scope]
         if name == PERIOD:
             target, label, filter_type, controls = {}, "Period", "filter_time", {}
@@ -654,13 +407,6 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
     }
 
 
-_COLUMNS: dict[str, list[tuple[str, str]]] = {}
-
-
-def _has_column(dataset: str, column: str) -> bool:
-    return any(name == column for name, _ in _COLUMNS[dataset]) or column in COMPUTED_COLUMNS.get(dataset, {})
-
-
 def chart_yaml(chart: Chart) -> dict:
     return {"slice_name": chart.title, "description": chart.description, "certified_by": None,
             "certification_details": None,
@@ -683,11 +429,11 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
     """Write every YAML file of the bundle into ``out`` (replacing what was there), rendered from the
     description (default: superset_assets/description/)."""
     described = described or read_description()
+    columns_named = {table: {name for name, _ in columns} | set(described.datasets[table].computed_columns)
+                     for table, columns in columns_of.items()}
     # checked before anything is removed: a description that fails leaves ``out`` alone
-    check_columns(described, {table: {name for name, _ in columns} | set(COMPUTED_COLUMNS.get(table, {}))
-                              for table, columns in columns_of.items()})
+    check_columns(described, columns_named)
     boards = dashboards(described)
-    _COLUMNS.update(columns_of)
     for sub in ("databases", "datasets", "charts", "dashboards"):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir(parents=True)
@@ -706,7 +452,7 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
             chart_ids.setdefault(chart.uuid, len(chart_ids) + 1)
             name = f"{board.slug}__{chart.title}".replace("/", "-").replace(" ", "_")[:90]
             dump(out / "charts" / f"{name}_{chart.uuid[:8]}.yaml", chart_yaml(with_period(chart, described)))
-        dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, described))
+        dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, described, columns_named))
 
 
 def exposures_yaml(described: Description | None = None) -> dict:

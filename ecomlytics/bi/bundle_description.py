@@ -29,7 +29,9 @@ METRIC_OPTIONS = ("metric", "metrics")
 COLUMN_OPTIONS = ("x", "y", "groupby", "columns", "order_by", "top_of", "at_least")
 DASHBOARD_KEYS = {"title", "filters", "about", "rows"}
 BLOCK_KEYS = {"parameters", "description", "rows"}
+DATASET_KEYS = {"time_column", "metrics", "computed_columns"}
 METRIC_KEYS = {"sql", "format", "money"}
+COMPUTED_COLUMN_KEYS = {"sql", "type"}
 
 
 class DescriptionError(ValueError):
@@ -44,10 +46,17 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class ComputedColumn:
+    sql: str  # over one row of the dataset
+    type: str  # ClickHouse type
+
+
+@dataclass(frozen=True)
 class Dataset:
     name: str
     time_column: str | None  # what the dashboards' Period filter applies to; None: no Period
     metrics: dict[str, Metric]
+    computed_columns: dict[str, ComputedColumn]
 
 
 @dataclass(frozen=True)
@@ -148,17 +157,28 @@ def _datasets(raw: Any) -> dict[str, Dataset]:
     datasets = {}
     for name, body in _mapping(raw, "datasets.yml").items():
         body = _mapping(body, f"datasets.yml, dataset {name!r}")
-        _no_unknown_keys(body, {"time_column", "metrics"}, f"datasets.yml, dataset {name!r}")
-        metrics = {}
-        for metric, facts in (body.get("metrics") or {}).items():
-            where = f"datasets.yml, dataset {name!r}, metric {metric!r}"
-            facts = _mapping(facts, where)
-            _no_unknown_keys(facts, METRIC_KEYS, where)
-            if not facts.get("sql") or not facts.get("format"):
-                raise DescriptionError(f"{where}: needs sql and format")
-            metrics[metric] = Metric(facts["sql"], facts["format"], bool(facts.get("money", False)))
-        datasets[name] = Dataset(name, body.get("time_column"), metrics)
+        _no_unknown_keys(body, DATASET_KEYS, f"datasets.yml, dataset {name!r}")
+        metrics = {metric: Metric(facts["sql"], facts["format"], bool(facts.get("money", False))) for metric, facts
+                   in _facts(body.get("metrics"), METRIC_KEYS, {"sql", "format"}, f"dataset {name!r}, metric")}
+        computed = {column: ComputedColumn(facts["sql"], facts["type"]) for column, facts in
+                    _facts(body.get("computed_columns"), COMPUTED_COLUMN_KEYS, COMPUTED_COLUMN_KEYS,
+                           f"dataset {name!r}, computed column")}
+        datasets[name] = Dataset(name, body.get("time_column"), metrics, computed)
     return datasets
+
+
+def _facts(raw: Any, keys: set[str], required: set[str], what: str) -> list[tuple[str, dict]]:
+    """(name, facts) of each metric or computed column of a dataset: ``keys`` known, ``required`` given."""
+    named = []
+    for name, facts in (raw or {}).items():
+        where = f"datasets.yml, {what} {name!r}"
+        facts = _mapping(facts, where)
+        _no_unknown_keys(facts, keys, where)
+        missing = sorted(required - set(facts))
+        if missing:
+            raise DescriptionError(f"{where}: needs {', '.join(missing)}")
+        named.append((name, facts))
+    return named
 
 
 def _filled(value: Any, parameters: Mapping[str, Any]) -> Any:
