@@ -351,8 +351,8 @@ def about_height(about: str) -> int:
     return 16 + 3 * max(0, lines - 3)
 
 
-def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Description,
-                   columns_named: ColumnNames) -> dict:
+def layout(board: Dashboard, chart_ids: dict[str, int], described: Description) -> dict:
+    """The dashboard's position JSON: its text card on top, then its rows of charts."""
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
@@ -361,8 +361,6 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
     }
     rows: list[list[tuple[str, dict]]] = [[("MARKDOWN-about", {"type": "MARKDOWN", "meta": {
         "width": 12, "height": about_height(board.about), "code": f"{board.about}\n\n{described.navigation}"}})]]
-    for chart in (c for row in board.rows for c in row):
-        assert chart.uuid in chart_ids
     for row in board.rows:
         rows.append([(f"CHART-{chart.uuid[:8]}", {"type": "CHART", "meta": {
             "width": chart.width, "height": chart.height, "chartId": chart_ids[chart.uuid], "uuid": chart.uuid,
@@ -374,6 +372,12 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
                             "parents": ["ROOT_ID", "GRID_ID"], "meta": {"background": "BACKGROUND_TRANSPARENT"}}
         for item_id, item in row:
             position[item_id] = {**item, "id": item_id, "children": [], "parents": ["ROOT_ID", "GRID_ID", row_id]}
+    return position
+
+
+def native_filters(board: Dashboard, chart_ids: dict[str, int], described: Description,
+                   columns_named: ColumnNames) -> list[dict]:
+    """The dashboard's filters, each scoped to the charts it can apply to (the others excluded)."""
     charts = [c for row in board.rows for c in row]
     filters = []
     for name in board.filters:
@@ -395,11 +399,17 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
                 "extraFormData": {}, "filterState": {}, "ownState": {}},
             "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
             "type": "NATIVE_FILTER", "description": "", "chartsInScope": in_scope, "tabsInScope": []})
+    return filters
+
+
+def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Description,
+                   columns_named: ColumnNames) -> dict:
     return {
         "dashboard_title": board.title, "description": None, "css": "", "slug": board.slug,
         "certified_by": None, "certification_details": None, "published": True, "uuid": uid("dashboard", board.slug),
-        "position": position,
-        "metadata": {"native_filter_configuration": filters, "color_scheme": "supersetColors",
+        "position": layout(board, chart_ids, described),
+        "metadata": {"native_filter_configuration": native_filters(board, chart_ids, described, columns_named),
+                     "color_scheme": "supersetColors",
                      "refresh_frequency": 0, "expanded_slices": {}, "label_colors": {},
                      "timed_refresh_immune_slices": [], "cross_filters_enabled": True,
                      "shared_label_colors": [], "color_scheme_domain": []},

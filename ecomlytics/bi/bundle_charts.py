@@ -19,7 +19,6 @@ from ecomlytics.bi.setup import CURRENCY_PLACEHOLDER
 COMPLETE_WEEK = "in_complete_week"
 
 
-
 @dataclass
 class Chart:
     title: str
