@@ -227,9 +227,12 @@ def superset_export(
 ) -> None:
     """Export the dashboards as edited in Superset's UI and list what differs from superset_assets/.
 
-    superset_assets/ is rendered from ecomlytics/bi/bundle_builder.py (its one writer): make the listed
-    changes there and render it again (README, Editing dashboards).
+    superset_assets/ is rendered by ecomlytics/bi/bundle_builder.py (its one writer) from the description in
+    superset_assets/description/: make the listed changes in the files named beside them and render the
+    bundle again (superset_assets/README.md, Editing).
     """
+    from ecomlytics.bi.bundle_builder import description_files
+    from ecomlytics.bi.bundle_description import DESCRIPTION_DIR
     from ecomlytics.bi.bundle_diff import compare
     from ecomlytics.bi.serve import create_superset_app
     from ecomlytics.bi.setup import ASSETS_DIR, export_bundle, migrate_metadata
@@ -237,17 +240,23 @@ def superset_export(
 
     out = out or state_dir() / "superset" / "export"
     if out.resolve() == ASSETS_DIR.resolve():
-        console.print("[red]--out:[/] superset_assets/ is rendered from ecomlytics/bi/bundle_builder.py; export "
-                      "elsewhere and carry the listed changes into the builder", soft_wrap=True)
+        console.print("[red]--out:[/] superset_assets/ is rendered from ecomlytics/bi/bundle_builder.py out of "
+                      "superset_assets/description/; export elsewhere and carry the listed changes into the "
+                      "description", soft_wrap=True)
         raise typer.Exit(code=2)
     migrate_metadata()
     written = export_bundle(create_superset_app(), out)
     console.print(f"[green]{written} files[/] written to {out}")
-    changes = compare(ASSETS_DIR, out)
+    changes = compare(ASSETS_DIR, out, description_files())
     for change in changes:
         console.print(change.line(), markup=False, highlight=False)
-    console.print(f"{len(changes)} asset(s) differ from {ASSETS_DIR}" if changes else
-                  f"the export equals {ASSETS_DIR}")
+    if not changes:
+        console.print(f"the export equals {ASSETS_DIR}")
+        return
+    console.print(f"{len(changes)} asset(s) differ from {ASSETS_DIR}. Make each change in the description file "
+                  f"named in [brackets] under {DESCRIPTION_DIR} (an added chart: in its dashboard's file; the "
+                  f"settings are in {out}), then render the bundle and check that git diff superset_assets/ shows "
+                  "the UI's change:\n    python -m ecomlytics.bi.bundle_builder", markup=False, highlight=False)
 
 
 class ExportFormat(StrEnum):

@@ -197,3 +197,135 @@ def test_superset_export_never_writes_over_the_bundle() -> None:
 
     result = CliRunner().invoke(app, ["superset-export", "--out", str(ASSETS_DIR)])
     assert result.exit_code == 2 and "rendered from ecomlytics/bi/bundle_builder.py" in result.output
+
+
+# ---- The description (superset_assets/description/*.yml) the bundle is rendered from ----
+
+
+def _committed_columns() -> dict[str, list[tuple[str, str]]]:
+    """Each dataset's marts columns and types as committed (computed columns left out): what the renderer
+    reads from a built warehouse, here without one."""
+    return {d["table_name"]: [(c["column_name"], c["type"]) for c in d["columns"] if c["expression"] is None]
+            for d in DATASETS.values()}
+
+
+def _rendered(out: Path, described=None) -> dict[Path, str]:  # noqa: ANN001 - a Description or the committed one
+    from ecomlytics.bi.bundle_builder import write_bundle
+
+    write_bundle(_committed_columns(), out, described)
+    return {path.relative_to(out): path.read_text() for path in out.rglob("*.yaml")}
+
+
+def _committed(bundle: Path = ASSETS_DIR) -> dict[Path, str]:
+    """The bundle's files (the description left out) by their path in it."""
+    return {path.relative_to(bundle): path.read_text() for path in bundle.rglob("*.yaml")
+            if "description" not in path.relative_to(bundle).parts}
+
+
+def test_rendering_the_description_gives_the_committed_bundle_without_a_warehouse(tmp_path: Path) -> None:
+    """The fast twin of tests/test_marts.py's byte-for-byte test: column types from the committed datasets,
+    everything else from the description."""
+    rendered, committed = _rendered(tmp_path), _committed()
+    assert sorted(rendered) == sorted(committed)
+    assert [name for name in rendered if rendered[name] != committed[name]] == []
+
+
+def test_the_description_is_not_part_of_the_imported_bundle() -> None:
+    from ecomlytics.bi.bundle_description import DESCRIPTION_DIR
+
+    assert sorted(DESCRIPTION_DIR.rglob("*.yml")) and not sorted(DESCRIPTION_DIR.rglob("*.yaml"))
+    with zipfile.ZipFile(io.BytesIO(bundle_zip("clickhousedb://example"))) as archive:
+        names = archive.namelist()
+    assert not any(DESCRIPTION_DIR.name in Path(name).parts for name in names)
+    assert len(names) == len(_committed())
+
+
+def _description_copy(tmp_path: Path) -> Path:
+    from ecomlytics.bi.bundle_description import DESCRIPTION_DIR
+
+    folder = tmp_path / "description"
+    shutil.copytree(DESCRIPTION_DIR, folder)
+    return folder
+
+
+def _first_chart(folder: Path, wanted) -> tuple[Path, dict, dict]:  # noqa: ANN001 - a predicate on a chart
+    """The first chart written in a dashboard file (not a block) that ``wanted`` accepts: its file, the
+    file's data and the chart (edit it, then write the data back)."""
+    for path in sorted((folder / "dashboards").glob("*.yml")):
+        board = yaml.safe_load(path.read_text())
+        for row in board["rows"]:
+            for chart in row if isinstance(row, list) else []:
+                if wanted(chart):
+                    return path, board, chart
+    raise AssertionError("no such chart in the description")
+
+
+@pytest.mark.parametrize(("key", "broken", "complaint"), [
+    ("metrics", ["no_such_metric"], "unknown metric 'no_such_metric'"),
+    ("dataset", "no_such_dataset", "unknown dataset 'no_such_dataset'"),
+    ("chart", "no_such_kind", "unknown chart kind 'no_such_kind'"),
+    ("no_such_option", True, "no_such_option"),
+])
+def test_a_broken_description_is_refused_naming_the_file_and_the_chart(
+        tmp_path: Path, key: str, broken: object, complaint: str) -> None:
+    from ecomlytics.bi.bundle_builder import read_description
+    from ecomlytics.bi.bundle_description import DescriptionError
+
+    folder = _description_copy(tmp_path)
+    path, board, chart = _first_chart(folder, lambda chart: "metrics" in chart)
+    chart[key] = broken
+    path.write_text(yaml.safe_dump(board, sort_keys=False, allow_unicode=True))
+    with pytest.raises(DescriptionError) as refused:
+        read_description(folder)
+    message = str(refused.value)
+    assert f"dashboards/{path.name}" in message and repr(chart["title"]) in message and complaint in message
+
+
+def test_a_change_in_the_description_changes_the_rendering_of_that_chart_only(tmp_path: Path) -> None:
+    from ecomlytics.bi.bundle_builder import read_description
+
+    folder = _description_copy(tmp_path)
+    path, board, chart = _first_chart(folder, lambda chart: chart["chart"] == "timeseries")
+    chart["y_title"] = "Edited in the description"
+    path.write_text(yaml.safe_dump(board, sort_keys=False, allow_unicode=True))
+    rendered, committed = _rendered(tmp_path / "bundle", read_description(folder)), _committed()
+    changed = [name for name in committed if rendered[name] != committed[name]]
+    assert len(changed) == 1 and changed[0].parts[0] == "charts"
+    edited = yaml.safe_load(rendered[changed[0]])
+    assert edited["slice_name"] == chart["title"] and edited["params"]["y_axis_title"] == chart["y_title"]
+
+
+def test_the_export_comparison_names_the_description_file_of_a_changed_asset(tmp_path: Path) -> None:
+    from ecomlytics.bi.bundle_builder import description_files
+    from ecomlytics.bi.bundle_description import DESCRIPTION_DIR
+    from ecomlytics.bi.bundle_diff import compare
+
+    exported = tmp_path / "export"
+    shutil.copytree(ASSETS_DIR, exported, ignore=shutil.ignore_patterns(DESCRIPTION_DIR.name))
+    for kind in ("charts", "dashboards"):
+        path = sorted((exported / kind).glob("*.yaml"))[-1]
+        asset = yaml.safe_load(path.read_text())
+        asset["description"] = "edited in the UI"
+        path.write_text(yaml.safe_dump(asset))
+    changes = compare(ASSETS_DIR, exported, description_files())
+    assert {change.kind for change in changes} == {"charts", "dashboards"}
+    for change in changes:
+        described = (DESCRIPTION_DIR / change.described_in).read_text()
+        assert change.name in described and change.line().endswith(f"[{change.described_in}]")
+
+
+def test_a_column_its_dataset_lacks_is_refused_before_the_bundle_is_touched(tmp_path: Path) -> None:
+    from ecomlytics.bi.bundle_builder import read_description
+    from ecomlytics.bi.bundle_description import DescriptionError
+
+    folder = _description_copy(tmp_path)
+    path, board, chart = _first_chart(folder, lambda chart: chart["chart"] == "timeseries")
+    chart["groupby"] = ["no_such_column"]
+    path.write_text(yaml.safe_dump(board, sort_keys=False, allow_unicode=True))
+    out = tmp_path / "bundle"
+    shutil.copytree(ASSETS_DIR, out)
+    with pytest.raises(DescriptionError) as refused:
+        _rendered(out, read_description(folder))
+    message = str(refused.value)
+    assert f"dashboards/{path.name}" in message and repr(chart["title"]) in message and "no_such_column" in message
+    assert _committed(out) == _committed()

@@ -379,8 +379,9 @@ def test_contact_columns_are_flagged_pii_in_dbt_and_only_those_marts_are_pii(bui
 
 
 def test_rendering_the_dashboards_description_gives_the_committed_bundle(built, tmp_path: Path) -> None:
-    """superset_assets/ is derived: bundle_builder's description, rendered with the built marts' columns,
-    equals the committed files byte for byte (regenerate with `python -m ecomlytics.bi.bundle_builder`)."""
+    """superset_assets/ is derived: the description in superset_assets/description/, rendered by bundle_builder
+    with the built marts' columns, equals the committed files byte for byte (regenerate with
+    `python -m ecomlytics.bi.bundle_builder`)."""
     from ecomlytics.bi.bundle_builder import ASSETS_DIR, warehouse_columns, write_bundle
 
     write_bundle(warehouse_columns(settings.warehouse_dsn()), tmp_path)

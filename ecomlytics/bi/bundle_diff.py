@@ -1,15 +1,17 @@
 """What a Superset export changes against the committed bundle, asset by asset and setting by setting.
 
-`superset_assets/` has one writer, `ecomlytics/bi/bundle_builder.py` (a test keeps the committed files
-equal to its rendering). A dashboard edited in the UI comes back through `ecomlytics superset-export`,
-which writes Superset's export elsewhere and prints this comparison: which charts, datasets and
-dashboards were added, removed or changed, and in which settings (e.g. ``params.y_axis_title``), so
-the change can be made in the builder's description and rendered again.
+`superset_assets/` has one writer, `ecomlytics/bi/bundle_builder.py`, which renders the description in
+`superset_assets/description/` (a test keeps the committed files equal to its rendering). A dashboard
+edited in the UI comes back through `ecomlytics superset-export`, which writes Superset's export
+elsewhere and prints this comparison: which charts, datasets and dashboards were added, removed or
+changed, in which settings (e.g. ``params.y_axis_title``) and in which description file the asset is
+described, so the change can be made there and rendered again.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +36,12 @@ class AssetChange:
     name: str  # title, chart name or table name
     change: str  # added, removed, changed
     settings: tuple[str, ...] = ()
+    described_in: str = ""  # the description file to make the change in, when known
 
     def line(self) -> str:
         detail = f": {', '.join(self.settings)}" if self.settings else ""
-        return f"{self.change:8} {self.kind[:-1]:9} {self.name}{detail}"
+        where = f"  [{self.described_in}]" if self.described_in else ""
+        return f"{self.change:8} {self.kind[:-1]:9} {self.name}{detail}{where}"
 
 
 def _assets(bundle: Path, kind: str) -> dict[str, dict]:
@@ -85,17 +89,19 @@ def changed_settings(before: dict, after: dict) -> tuple[str, ...]:
                         if key not in VOLATILE and old.get(key) != new.get(key)))
 
 
-def compare(committed: Path, exported: Path) -> list[AssetChange]:
-    """Every asset the export adds, removes or changes against the committed bundle."""
+def compare(committed: Path, exported: Path, described_in: Mapping[str, str] | None = None) -> list[AssetChange]:
+    """Every asset the export adds, removes or changes against the committed bundle; ``described_in``:
+    asset UUID -> the description file it is described in (bundle_builder.description_files)."""
+    files = described_in or {}
     changes = []
     for kind in KINDS:
         before, after = _assets(committed, kind), _assets(exported, kind)
         for uuid in before.keys() - after.keys():
-            changes.append(AssetChange(kind, _name(before[uuid]), "removed"))
+            changes.append(AssetChange(kind, _name(before[uuid]), "removed", described_in=files.get(uuid, "")))
         for uuid in after.keys() - before.keys():
             changes.append(AssetChange(kind, _name(after[uuid]), "added"))
         for uuid in before.keys() & after.keys():
             settings = changed_settings(before[uuid], after[uuid])
             if settings:
-                changes.append(AssetChange(kind, _name(after[uuid]), "changed", settings))
+                changes.append(AssetChange(kind, _name(after[uuid]), "changed", settings, files.get(uuid, "")))
     return sorted(changes, key=lambda c: (KINDS.index(c.kind), c.name, c.change))

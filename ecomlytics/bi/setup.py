@@ -28,6 +28,8 @@ from ecomlytics.warehouse.client import WarehouseConfig, config, parse_dsn
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ASSETS_DIR = PACKAGE_DIR.parents[1] / "superset_assets"
+# The dashboards' description the bundle is rendered from (bundle_builder.py): a source, never imported.
+DESCRIPTION_FOLDER = "description"
 CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 URI_PLACEHOLDER = "__ECOMLYTICS_SQLALCHEMY_URI__"
 # Money metrics carry this as their currency in the bundle; import writes settings.currency() there.
@@ -152,10 +154,13 @@ def admin_password() -> tuple[str, bool]:
 
 
 def bundle_zip(uri: str, assets: Path = ASSETS_DIR) -> bytes:
-    """The bundle as Superset's import expects it, with the database pointed at ``uri``."""
+    """The bundle as Superset's import expects it, with the database pointed at ``uri`` (the rendered
+    files only: the description they are rendered from is *.yml and left out in any case)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(assets.rglob("*.yaml")):
+            if path.relative_to(assets).parts[0] == DESCRIPTION_FOLDER:
+                continue
             text = path.read_text()
             if path.parent.name == "databases":
                 text = text.replace(URI_PLACEHOLDER, uri)
