@@ -70,12 +70,12 @@
      {%- endif -%})
 {%- endmacro %}
 
-{# The earliest month of a day changed_order_days (no item lines; `amounts`, `first_touch` as there) reports against this model's
-   watermark, read at compile time so that a pre-hook deleting rows before the body runs does not
-   move it; NULL if no order changed. #}
-{% macro first_month_with_changed_orders(orders, amounts=none, first_touch=none) -%}
+{# The earliest month of a day changed_order_days (no item lines; `amounts`, `first_touch`, `stamp` as there) reports
+   against this model's watermark, read at compile time so that a pre-hook deleting rows before the body runs does
+   not move it; NULL if no order changed. #}
+{% macro first_month_with_changed_orders(orders, amounts=none, first_touch=none, stamp='refreshed_in') -%}
     (select toStartOfMonth(minOrNull(day)) from {{ changed_order_days(orders, watermark=incremental_watermark('load_id'),
-                                                                      amounts=amounts, first_touch=first_touch) }})
+                                                                      amounts=amounts, first_touch=first_touch, stamp=stamp) }})
 {%- endmacro %}
 
 {# The dates a `days` subquery (changed_days(), changed_order_days()) returns, read once when the

@@ -3,7 +3,7 @@
     incremental_strategy='append',
     engine='MergeTree()',
     order_by='month',
-    pre_hook="{{ delete_where_any('month >= ' ~ first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'))) }}"
+    pre_hook="{{ delete_where_any('month >= ' ~ first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'), stamp='sale_changed_in')) }}"
 ) }}
 -- Buyers per month: new (first order that month), returning (ordered that month and the month
 -- before), reactivated (ordered that month, not the month before, but earlier), churned (ordered
@@ -11,10 +11,11 @@
 -- Incremental: a changed order in month M changes months M on (M: its arrivals, M + 1: returning
 -- and churn, later months: whether a buyer's first month), so a refresh deletes and recomputes the
 -- months from the earliest month of a changed order day on, from the full histories of the buyers
--- who ordered from the month before it on. load_id = newest refreshed_in among a month's orders.
-{% set first_month = first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')) %}
+-- who ordered from the month before it on. Orders count by their sale_changed_in (fct_orders): a late refund
+-- changes no flow. load_id = the newest such stamp among a month's orders.
+{% set first_month = first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch'), stamp='sale_changed_in') %}
 with buyer_months as (
-    select uid, toStartOfMonth(buy_ts) as month, max(refreshed_in) as load_id
+    select uid, toStartOfMonth(buy_ts) as month, max(sale_changed_in) as load_id
     from {{ ref('fct_orders') }}
     {% if is_incremental() %}
     where uid in (select uid from {{ ref('fct_orders') }} where buy_ts >= addMonths({{ first_month }}, -1))
