@@ -206,18 +206,31 @@ GROUP BY week
 
 def _kpi_compare_sql() -> str:
     """KPIs of the dashboard's period against the previous period of the same length and the same
-    period a year earlier, from kpi_daily (distinct users / buyers merged exactly for any span).
+    period a year earlier: sums from kpi_daily; distinct users / buyers exact for any span from the
+    roaring bitmaps of kpi_users_monthly (the whole calendar months inside a period) and
+    kpi_users_daily (its other days), each row merged into the periods it lies in: a year reads 12
+    bitmaps per cell, not 365 uniqExact states (about a scan of the visits).
     The period is clipped to the data; a comparison period that does not lie wholly inside the data
     (empty or partly covered) reads "n/a", never a percentage. Values are text: one table column
     holds money, counts and ratios."""
-    measures = {"revenue": "toFloat64(sum{if}(revenue{cond}))", "orders": "toFloat64(sum{if}(orders{cond}))",
-                "sessions": "toFloat64(sum{if}(sessions{cond}))", "units": "toFloat64(sum{if}(units{cond}))",
-                "users": "toFloat64(uniqExactMerge{if}(users_state{cond}))",
-                "buyers": "toFloat64(uniqExactMerge{if}(buyers_state{cond}))"}
+    sums = {"revenue": "toFloat64(sumIf(revenue, {cond}))", "orders": "toFloat64(sumIf(orders, {cond}))",
+            "sessions": "toFloat64(sumIf(sessions, {cond}))", "units": "toFloat64(sumIf(units, {cond}))"}
+    distinct = {"users": "toFloat64(groupBitmapMergeIf(b.users_bitmap, {cond}))",
+                "buyers": "toFloat64(groupBitmapMergeIf(b.buyers_bitmap, {cond}))"}
     periods = {"c": ("cur_from", "cur_to"), "p": ("prev_from", "cur_from"), "l": ("ly_from", "ly_to")}
-    inner = ",\n        ".join(
-        template.format(**{"if": "If", "cond": f", d.day >= {start} AND d.day < {end}"}) + f" AS {name}_{key}"
-        for name, template in measures.items() for key, (start, end) in periods.items())
+
+    def in_days(start: str, end: str) -> str:  # a kpi_daily row in the period
+        return f"d.day >= {start} AND d.day < {end}"
+
+    def in_bitmaps(start: str, end: str) -> str:
+        # a bitmap row (month or day) inside the period, a day row only if its month is not wholly inside
+        return (f"b.from_day >= {start} AND b.to_day <= {end} AND (b.is_month OR NOT "
+                f"(b.month >= {start} AND addMonths(b.month, 1) <= {end}))")
+
+    def measures(templates: dict[str, str], cond) -> str:
+        return ",\n        ".join(template.format(cond=cond(start, end)) + f" AS {name}_{key}"
+                                   for name, template in templates.items() for key, (start, end) in periods.items())
+
     kpis = [  # label, format, value from the measures of one period ({p}: c, p or l)
         ("GMV", "money", "revenue_{p}"), ("Orders", "count", "orders_{p}"),
         ("AOV (average order value)", "money", "revenue_{p} / nullIf(orders_{p}, 0)"),
@@ -249,6 +262,13 @@ def _kpi_compare_sql() -> str:
             chg_prev=change(value.format(p="c"), value.format(p="p"), "prev_ok"),
             chg_ly=change(value.format(p="c"), value.format(p="l"), "ly_ok"))
         for i, (label, fmt, value) in enumerate(kpis, start=1))
+
+    def filters(alias: str) -> str:
+        return (f"{{%- if channels %}} AND {alias}.channel IN {{{{ channels | where_in }}}}{{% endif %}}"
+                f"{{%- if oses %}} AND {alias}.os IN {{{{ oses | where_in }}}}{{% endif %}}")
+
+    # bitmap rows any of the three periods merges (read first: a bitmap is read only for those)
+    wanted = " OR ".join(f"({in_bitmaps(start, end)})" for start, end in periods.values())
     start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
     end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
     return f"""\
@@ -269,12 +289,25 @@ SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi, k.
     k.4 AS previous_period, k.5 AS change_vs_previous, k.6 AS same_period_last_year, k.7 AS change_vs_last_year
 FROM (
     SELECT
-        {inner}
+        {measures(sums, in_days)}
     FROM marts.kpi_daily AS d
-    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to
-    {{%- if channels %}} AND d.channel IN {{{{ channels | where_in }}}}{{% endif %}}
-    {{%- if oses %}} AND d.os IN {{{{ oses | where_in }}}}{{% endif %}}
-)
+    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to{filters("d")}
+) AS s
+CROSS JOIN (
+    SELECT
+        {measures(distinct, in_bitmaps)}
+    FROM (
+        SELECT m.month AS from_day, addMonths(m.month, 1) AS to_day, m.month AS month, 1 AS is_month,
+            m.users_bitmap AS users_bitmap, m.buyers_bitmap AS buyers_bitmap
+        FROM marts.kpi_users_monthly AS m
+        WHERE m.month >= toStartOfMonth(least(prev_from, ly_from)) AND m.month < cur_to{filters("m")}
+        UNION ALL
+        SELECT u.day, u.day + 1, toStartOfMonth(u.day), 0, u.users_bitmap, u.buyers_bitmap
+        FROM marts.kpi_users_daily AS u
+        WHERE u.day >= least(prev_from, ly_from) AND u.day < cur_to{filters("u")}
+    ) AS b
+    WHERE {wanted}
+) AS n
 ARRAY JOIN [
         {rows}
     ] AS k
