@@ -244,10 +244,9 @@ def _kpi_compare_sql() -> str:
         return (f"concat(if({value} < 0, '-', ''), toString(intDiv({scaled}, {scale})), '.', "
                 f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
 
-    def shown(fmt: str, value: str, ok: str) -> str:
-        text = {"money": f"concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}')",
-                "count": f"toString(toUInt64(round({value})))",
-                "pct": f"concat({fixed(f'100 * {value}', 2)}, '%')"}[fmt]
+    def shown(value: str, ok: str) -> str:  # k.3: the row's format
+        text = (f"multiIf(k.3 = 'money', concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}'), "
+                f"k.3 = 'count', toString(toUInt64(round({value}))), concat({fixed(f'100 * {value}', 2)}, '%'))")
         return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"
 
     def change(now: str, before: str, ok: str) -> str:
@@ -255,20 +254,27 @@ def _kpi_compare_sql() -> str:
         return (f"if({ok} AND ifNull({before}, 0) > 0 AND {now} IS NOT NULL, "
                 f"concat(if({ratio} >= 0, '+', ''), {fixed(f'100 * ({ratio})', 1)}, '%'), 'n/a')")
 
+    # one row per KPI with its three values, formatted once below (k.4 this period, k.5 previous, k.6 last year):
+    # a text expression per KPI and column made the statement's analysis cost more than its reading
     rows = ",\n        ".join(
-        "tuple({i}, '{label}', {cur}, {prev}, {chg_prev}, {ly}, {chg_ly})".format(
-            i=i, label=label, cur=shown(fmt, value.format(p="c"), "1"),
-            prev=shown(fmt, value.format(p="p"), "prev_ok"), ly=shown(fmt, value.format(p="l"), "ly_ok"),
-            chg_prev=change(value.format(p="c"), value.format(p="p"), "prev_ok"),
-            chg_ly=change(value.format(p="c"), value.format(p="l"), "ly_ok"))
+        f"tuple({i}, '{label}', '{fmt}', {value.format(p='c')}, {value.format(p='p')}, {value.format(p='l')})"
         for i, (label, fmt, value) in enumerate(kpis, start=1))
+    columns = (f"{shown('k.4', '1')} AS this_period, {shown('k.5', 'prev_ok')} AS previous_period,\n    "
+               f"{change('k.4', 'k.5', 'prev_ok')} AS change_vs_previous,\n    "
+               f"{shown('k.6', 'ly_ok')} AS same_period_last_year, {change('k.4', 'k.6', 'ly_ok')} AS change_vs_last_year")
 
     def filters(alias: str) -> str:
         return (f"{{%- if channels %}} AND {alias}.channel IN {{{{ channels | where_in }}}}{{% endif %}}"
                 f"{{%- if oses %}} AND {alias}.os IN {{{{ oses | where_in }}}}{{% endif %}}")
 
-    # bitmap rows any of the three periods merges (read first: a bitmap is read only for those)
-    wanted = " OR ".join(f"({in_bitmaps(start, end)})" for start, end in periods.values())
+    # the bitmap rows some period merges, by their day / month alone: the engine reads those columns
+    # first (PREWHERE) and then the bitmaps of just those rows (granules of 64 rows, about a day)
+    whole_months = " OR ".join(f"(m.month >= {start} AND addMonths(m.month, 1) <= {end})"
+                               for start, end in periods.values())
+    other_days = " OR ".join(
+        f"(u.day >= {start} AND u.day < {end} AND NOT "
+        f"(toStartOfMonth(u.day) >= {start} AND addMonths(toStartOfMonth(u.day), 1) <= {end}))"
+        for start, end in periods.values())
     start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
     end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
     return f"""\
@@ -285,8 +291,8 @@ WITH
     addYears(cur_to, -1) AS ly_to,
     prev_from >= data_from AS prev_ok,
     ly_from >= data_from AS ly_ok
-SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi, k.3 AS this_period,
-    k.4 AS previous_period, k.5 AS change_vs_previous, k.6 AS same_period_last_year, k.7 AS change_vs_last_year
+SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi,
+    {columns}
 FROM (
     SELECT
         {measures(sums, in_days)}
@@ -300,13 +306,12 @@ CROSS JOIN (
         SELECT m.month AS from_day, addMonths(m.month, 1) AS to_day, m.month AS month, 1 AS is_month,
             m.users_bitmap AS users_bitmap, m.buyers_bitmap AS buyers_bitmap
         FROM marts.kpi_users_monthly AS m
-        WHERE m.month >= toStartOfMonth(least(prev_from, ly_from)) AND m.month < cur_to{filters("m")}
+        WHERE ({whole_months}){filters("m")}
         UNION ALL
         SELECT u.day, u.day + 1, toStartOfMonth(u.day), 0, u.users_bitmap, u.buyers_bitmap
         FROM marts.kpi_users_daily AS u
-        WHERE u.day >= least(prev_from, ly_from) AND u.day < cur_to{filters("u")}
+        WHERE ({other_days}){filters("u")}
     ) AS b
-    WHERE {wanted}
 ) AS n
 ARRAY JOIN [
         {rows}
