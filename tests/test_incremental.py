@@ -298,6 +298,7 @@ def assert_equals_full_rebuild(client) -> None:  # noqa: ANN001 - clickhouse-con
                 f"INNER JOIN {keys} AS k ON k.user_key = b.key GROUP BY {cell}"
                 for column in ("users_bitmap", "buyers_bitmap"))
         rebuilt, copied = people("marts", "intermediate.int_user_keys"), people("incremental_copy", KEYS_COPY)
+        rebuilt, copied = f"SELECT * FROM ({rebuilt})", f"SELECT * FROM ({copied})"
         diff = client.query(f"SELECT count() FROM (({rebuilt} EXCEPT ALL {copied}) UNION ALL "
                             f"({copied} EXCEPT ALL {rebuilt}))").result_rows[0][0]
         assert diff == 0, f"{table}: the incremental and rebuilt bitmaps hold other users in {diff} cells"
