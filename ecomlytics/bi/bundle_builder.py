@@ -261,7 +261,8 @@ def _kpi_compare_sql() -> str:
         for i, (label, fmt, value) in enumerate(kpis, start=1))
     columns = (f"{shown('k.4', '1')} AS this_period, {shown('k.5', 'prev_ok')} AS previous_period,\n    "
                f"{change('k.4', 'k.5', 'prev_ok')} AS change_vs_previous,\n    "
-               f"{shown('k.6', 'ly_ok')} AS same_period_last_year, {change('k.4', 'k.6', 'ly_ok')} AS change_vs_last_year")
+               f"{shown('k.6', 'ly_ok')} AS same_period_last_year, "
+               f"{change('k.4', 'k.6', 'ly_ok')} AS change_vs_last_year")
 
     def filters(alias: str) -> str:
         return (f"{{%- if channels %}} AND {alias}.channel IN {{{{ channels | where_in }}}}{{% endif %}}"

@@ -2,7 +2,8 @@
     materialized='incremental',
     incremental_strategy='append',
     order_by='uid',
-    engine='MergeTree()'
+    engine='MergeTree()',
+    query_settings={'enable_materialized_cte': 1}
 ) }}
 -- A dense 32-bit key per user (uid), for exact distinct counts as roaring bitmaps (groupBitmap):
 -- bitmaps of small dense integers merge and deserialise far faster than uniqExact hash sets of
@@ -13,7 +14,7 @@
 -- another order than their visits' times): a key means nothing outside a bitmap, and every count
 -- made from the keys is the same either way.
 {% set watermark = incremental_watermark('load_id') %}
-with seen as (
+with seen as materialized (  -- read twice on a refresh: computed once
     select uid, start_ts as ts, load_id from {{ ref('stg_visits') }}
     {% if is_incremental() %}where load_id > {{ watermark }}{% endif %}
     union all
