@@ -219,16 +219,17 @@ def _kpi_compare_sql() -> str:
                 "buyers": "toFloat64(groupBitmapMergeIf(b.buyers_bitmap, {cond}))"}
     periods = {"c": ("cur_from", "cur_to"), "p": ("prev_from", "cur_from"), "l": ("ly_from", "ly_to")}
 
-    def in_days(start: str, end: str) -> str:  # a kpi_daily row in the period
+    def in_days(key: str, start: str, end: str) -> str:  # a kpi_daily row in the period
         return f"d.day >= {start} AND d.day < {end}"
 
-    def in_bitmaps(start: str, end: str) -> str:
-        # a bitmap row (month or day) inside the period, a day row only if its month is not wholly inside
-        return (f"b.from_day >= {start} AND b.to_day <= {end} AND (b.is_month OR NOT "
-                f"(b.month >= {start} AND addMonths(b.month, 1) <= {end}))")
+    def whole_month(month: str, start: str, end: str) -> str:
+        return f"{month} >= {start} AND addMonths({month}, 1) <= {end}"
+
+    def in_bitmaps(key: str, start: str, end: str) -> str:  # a bitmap row in the period: set below
+        return f"b.in_{key}"
 
     def measures(templates: dict[str, str], cond) -> str:
-        return ",\n        ".join(template.format(cond=cond(start, end)) + f" AS {name}_{key}"
+        return ",\n        ".join(template.format(cond=cond(key, start, end)) + f" AS {name}_{key}"
                                    for name, template in templates.items() for key, (start, end) in periods.items())
 
     kpis = [  # label, format, value from the measures of one period ({p}: c, p or l)
@@ -268,14 +269,13 @@ def _kpi_compare_sql() -> str:
         return (f"{{%- if channels %}} AND {alias}.channel IN {{{{ channels | where_in }}}}{{% endif %}}"
                 f"{{%- if oses %}} AND {alias}.os IN {{{{ oses | where_in }}}}{{% endif %}}")
 
-    # the bitmap rows some period merges, by their day / month alone: the engine reads those columns
-    # first (PREWHERE) and then the bitmaps of just those rows (granules of 64 rows, about a day)
-    whole_months = " OR ".join(f"(m.month >= {start} AND addMonths(m.month, 1) <= {end})"
-                               for start, end in periods.values())
-    other_days = " OR ".join(
-        f"(u.day >= {start} AND u.day < {end} AND NOT "
-        f"(toStartOfMonth(u.day) >= {start} AND addMonths(toStartOfMonth(u.day), 1) <= {end}))"
-        for start, end in periods.values())
+    # which periods a bitmap row lies in, by its day / month alone (the engine reads those first, PREWHERE,
+    # then the bitmaps of just those rows: granules of 64 rows, about a day): a month wholly inside the
+    # period, or a day inside it whose month is not
+    months_in = ", ".join(f"{whole_month('m.month', start, end)} AS in_{key}" for key, (start, end) in periods.items())
+    days_in = ", ".join(f"u.day >= {start} AND u.day < {end} AND "
+                        f"NOT ({whole_month('toStartOfMonth(u.day)', start, end)}) AS in_{key}"
+                        for key, (start, end) in periods.items())
     start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
     end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
     return f"""\
@@ -304,14 +304,13 @@ CROSS JOIN (
     SELECT
         {measures(distinct, in_bitmaps)}
     FROM (
-        SELECT m.month AS from_day, addMonths(m.month, 1) AS to_day, m.month AS month, 1 AS is_month,
-            m.users_bitmap AS users_bitmap, m.buyers_bitmap AS buyers_bitmap
+        SELECT m.users_bitmap AS users_bitmap, m.buyers_bitmap AS buyers_bitmap, {months_in}
         FROM marts.kpi_users_monthly AS m
-        WHERE ({whole_months}){filters("m")}
+        WHERE (in_c OR in_p OR in_l){filters("m")}
         UNION ALL
-        SELECT u.day, u.day + 1, toStartOfMonth(u.day), 0, u.users_bitmap, u.buyers_bitmap
+        SELECT u.users_bitmap, u.buyers_bitmap, {days_in}
         FROM marts.kpi_users_daily AS u
-        WHERE ({other_days}){filters("u")}
+        WHERE (in_c OR in_p OR in_l){filters("u")}
     ) AS b
 ) AS n
 ARRAY JOIN [
