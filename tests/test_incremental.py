@@ -23,9 +23,10 @@ MARTS = [
     "kpi_daily", "sales_daily", "retention_monthly", "ltv_monthly", "marketing_monthly", "romi_cohorts",
     "ttf_buyers", "customer_flow_monthly", "rfm_customers", "rfm_monthly", "kpi_headline", "customer_profiles",
     "kpi_weekly", "rfm_summary", "customer_base_summary", "funnel_daily", "refunds_daily", "data_issues",
-    "attribution_daily", "roas_monthly", "money_daily",
+    "attribution_daily", "roas_monthly", "money_daily", "kpi_users_daily", "kpi_users_monthly",
 ]
 INTERMEDIATE = ["int_first_touch", "int_buyers", "int_order_amounts"]  # incremental too; the marts read them
+KEYS_COPY = "incremental_copy.int_user_keys"  # incremental too; its keys may differ from a rebuild's (see below)
 
 
 def split_inputs(source: Path, before: Path, after: Path, cutoff: str = CUTOFF) -> None:
@@ -277,6 +278,8 @@ def assert_equals_full_rebuild(client) -> None:  # noqa: ANN001 - clickhouse-con
     for schema, table in tables:
         client.command(f"CREATE TABLE incremental_copy.`{table}` ENGINE = MergeTree ORDER BY tuple() "
                        f"AS SELECT * FROM {schema}.`{table}`")
+    client.command(f"CREATE TABLE {KEYS_COPY} ENGINE = MergeTree ORDER BY tuple() "
+                   "AS SELECT * FROM intermediate.int_user_keys")
     assert run_dbt("build", full_refresh=True)
     for schema, table in tables:
         columns = comparable_columns(client, f"{schema}.`{table}`")
@@ -287,6 +290,21 @@ def assert_equals_full_rebuild(client) -> None:  # noqa: ANN001 - clickhouse-con
         total = client.query(f"SELECT count() FROM {schema}.`{table}`").result_rows[0][0]
         assert total > 0, table
         assert diff == 0, f"{table}: incremental and full rebuild differ in {diff} rows"
+    # The user bitmaps' keys (int_user_keys) are numbered in the order users arrived, which a rebuild may not
+    # repeat: beyond their counts (finalized above), each cell's users, read back through each build's own
+    # keys, are the same people.
+    for table, cell in (("kpi_users_daily", "day, source_id, os"), ("kpi_users_monthly", "month, source_id, os")):
+        def people(schema: str, keys: str, table: str = table, cell: str = cell) -> str:
+            return " UNION ALL ".join(
+                f"SELECT {cell}, '{column}' AS kind, count() AS n, sum(cityHash64(k.uid)) AS h "
+                f"FROM (SELECT {cell}, arrayJoin(bitmapToArray({column})) AS key FROM {schema}.`{table}`) AS b "
+                f"INNER JOIN {keys} AS k ON k.user_key = b.key GROUP BY {cell}"
+                for column in ("users_bitmap", "buyers_bitmap"))
+        rebuilt, copied = people("marts", "intermediate.int_user_keys"), people("incremental_copy", KEYS_COPY)
+        rebuilt, copied = f"SELECT * FROM ({rebuilt})", f"SELECT * FROM ({copied})"
+        diff = client.query(f"SELECT count() FROM (({rebuilt} EXCEPT ALL {copied}) UNION ALL "
+                            f"({copied} EXCEPT ALL {rebuilt}))").result_rows[0][0]
+        assert diff == 0, f"{table}: the incremental and rebuilt bitmaps hold other users in {diff} cells"
 
 
 def published_marts(client) -> dict[str, tuple]:  # noqa: ANN001 - clickhouse-connect client

@@ -88,18 +88,32 @@ GROUP BY week
 
 def _kpi_compare_sql() -> str:
     """KPIs of the dashboard's period against the previous period of the same length and the same
-    period a year earlier, from kpi_daily (distinct users / buyers merged exactly for any span).
+    period a year earlier: sums from kpi_daily; distinct users / buyers exact for any span from the
+    roaring bitmaps of kpi_users_monthly (the whole calendar months inside a period) and
+    kpi_users_daily (its other days), each row merged into the periods it lies in: a year reads 12
+    bitmaps per cell, not 365 uniqExact states (about a scan of the visits).
     The period is clipped to the data; a comparison period that does not lie wholly inside the data
     (empty or partly covered) reads "n/a", never a percentage. Values are text: one table column
     holds money, counts and ratios."""
-    measures = {"revenue": "toFloat64(sum{if}(revenue{cond}))", "orders": "toFloat64(sum{if}(orders{cond}))",
-                "sessions": "toFloat64(sum{if}(sessions{cond}))", "units": "toFloat64(sum{if}(units{cond}))",
-                "users": "toFloat64(uniqExactMerge{if}(users_state{cond}))",
-                "buyers": "toFloat64(uniqExactMerge{if}(buyers_state{cond}))"}
+    sums = {"revenue": "toFloat64(sumIf(revenue, {cond}))", "orders": "toFloat64(sumIf(orders, {cond}))",
+            "sessions": "toFloat64(sumIf(sessions, {cond}))", "units": "toFloat64(sumIf(units, {cond}))"}
+    distinct = {"users": "toFloat64(groupBitmapMergeIf(b.users_bitmap, {cond}))",
+                "buyers": "toFloat64(groupBitmapMergeIf(b.buyers_bitmap, {cond}))"}
     periods = {"c": ("cur_from", "cur_to"), "p": ("prev_from", "cur_from"), "l": ("ly_from", "ly_to")}
-    inner = ",\n        ".join(
-        template.format(**{"if": "If", "cond": f", d.day >= {start} AND d.day < {end}"}) + f" AS {name}_{key}"
-        for name, template in measures.items() for key, (start, end) in periods.items())
+
+    def in_days(key: str, start: str, end: str) -> str:  # a kpi_daily row in the period
+        return f"d.day >= {start} AND d.day < {end}"
+
+    def whole_month(month: str, start: str, end: str) -> str:
+        return f"{month} >= {start} AND addMonths({month}, 1) <= {end}"
+
+    def in_bitmaps(key: str, start: str, end: str) -> str:  # a bitmap row in the period: set below
+        return f"b.in_{key}"
+
+    def measures(templates: dict[str, str], cond) -> str:
+        return ",\n        ".join(template.format(cond=cond(key, start, end)) + f" AS {name}_{key}"
+                                   for name, template in templates.items() for key, (start, end) in periods.items())
+
     kpis = [  # label, format, value from the measures of one period ({p}: c, p or l)
         ("GMV", "money", "revenue_{p}"), ("Orders", "count", "orders_{p}"),
         ("AOV (average order value)", "money", "revenue_{p} / nullIf(orders_{p}, 0)"),
@@ -113,10 +127,9 @@ def _kpi_compare_sql() -> str:
         return (f"concat(if({value} < 0, '-', ''), toString(intDiv({scaled}, {scale})), '.', "
                 f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
 
-    def shown(fmt: str, value: str, ok: str) -> str:
-        text = {"money": f"concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}')",
-                "count": f"toString(toUInt64(round({value})))",
-                "pct": f"concat({fixed(f'100 * {value}', 2)}, '%')"}[fmt]
+    def shown(value: str, ok: str) -> str:  # k.3: the row's format
+        text = (f"multiIf(k.3 = 'money', concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}'), "
+                f"k.3 = 'count', toString(toUInt64(round({value}))), concat({fixed(f'100 * {value}', 2)}, '%'))")
         return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"
 
     def change(now: str, before: str, ok: str) -> str:
@@ -124,13 +137,27 @@ def _kpi_compare_sql() -> str:
         return (f"if({ok} AND ifNull({before}, 0) > 0 AND {now} IS NOT NULL, "
                 f"concat(if({ratio} >= 0, '+', ''), {fixed(f'100 * ({ratio})', 1)}, '%'), 'n/a')")
 
+    # one row per KPI with its three values, formatted once below (k.4 this period, k.5 previous, k.6 last year):
+    # a text expression per KPI and column made the statement's analysis cost more than its reading
     rows = ",\n        ".join(
-        "tuple({i}, '{label}', {cur}, {prev}, {chg_prev}, {ly}, {chg_ly})".format(
-            i=i, label=label, cur=shown(fmt, value.format(p="c"), "1"),
-            prev=shown(fmt, value.format(p="p"), "prev_ok"), ly=shown(fmt, value.format(p="l"), "ly_ok"),
-            chg_prev=change(value.format(p="c"), value.format(p="p"), "prev_ok"),
-            chg_ly=change(value.format(p="c"), value.format(p="l"), "ly_ok"))
+        f"tuple({i}, '{label}', '{fmt}', {value.format(p='c')}, {value.format(p='p')}, {value.format(p='l')})"
         for i, (label, fmt, value) in enumerate(kpis, start=1))
+    columns = (f"{shown('k.4', '1')} AS this_period, {shown('k.5', 'prev_ok')} AS previous_period,\n    "
+               f"{change('k.4', 'k.5', 'prev_ok')} AS change_vs_previous,\n    "
+               f"{shown('k.6', 'ly_ok')} AS same_period_last_year, "
+               f"{change('k.4', 'k.6', 'ly_ok')} AS change_vs_last_year")
+
+    def filters(alias: str) -> str:
+        return (f"{{%- if channels %}} AND {alias}.channel IN {{{{ channels | where_in }}}}{{% endif %}}"
+                f"{{%- if oses %}} AND {alias}.os IN {{{{ oses | where_in }}}}{{% endif %}}")
+
+    # which periods a bitmap row lies in, by its day / month alone (the engine reads those first, PREWHERE,
+    # then the bitmaps of just those rows: granules of 64 rows, about a day): a month wholly inside the
+    # period, or a day inside it whose month is not
+    months_in = ", ".join(f"{whole_month('m.month', start, end)} AS in_{key}" for key, (start, end) in periods.items())
+    days_in = ", ".join(f"u.day >= {start} AND u.day < {end} AND "
+                        f"NOT ({whole_month('toStartOfMonth(u.day)', start, end)}) AS in_{key}"
+                        for key, (start, end) in periods.items())
     start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
     end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
     return f"""\
@@ -147,16 +174,27 @@ WITH
     addYears(cur_to, -1) AS ly_to,
     prev_from >= data_from AS prev_ok,
     ly_from >= data_from AS ly_ok
-SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi, k.3 AS this_period,
-    k.4 AS previous_period, k.5 AS change_vs_previous, k.6 AS same_period_last_year, k.7 AS change_vs_last_year
+SELECT cur_from AS day, '' AS channel, '' AS os, k.1 AS position, k.2 AS kpi,
+    {columns}
 FROM (
     SELECT
-        {inner}
+        {measures(sums, in_days)}
     FROM marts.kpi_daily AS d
-    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to
-    {{%- if channels %}} AND d.channel IN {{{{ channels | where_in }}}}{{% endif %}}
-    {{%- if oses %}} AND d.os IN {{{{ oses | where_in }}}}{{% endif %}}
-)
+    WHERE d.day >= least(prev_from, ly_from) AND d.day < cur_to{filters("d")}
+) AS s
+CROSS JOIN (
+    SELECT
+        {measures(distinct, in_bitmaps)}
+    FROM (
+        SELECT m.users_bitmap AS users_bitmap, m.buyers_bitmap AS buyers_bitmap, {months_in}
+        FROM marts.kpi_users_monthly AS m
+        WHERE (in_c OR in_p OR in_l){filters("m")}
+        UNION ALL
+        SELECT u.users_bitmap, u.buyers_bitmap, {days_in}
+        FROM marts.kpi_users_daily AS u
+        WHERE (in_c OR in_p OR in_l){filters("u")}
+    ) AS b
+) AS n
 ARRAY JOIN [
         {rows}
     ] AS k
