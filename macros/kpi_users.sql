@@ -7,8 +7,9 @@
 
 {# Days whose distinct buyers (kpi_users_daily.buyers_bitmap) may change: the days of orders fct_orders
    rewrote or moved away from since `watermark`, and of orders that stopped being sales (see
-   changed_order_days in macros/incremental_days.sql). Item lines and cancelled orders' first touches,
-   which kpi_daily's days also follow, leave the buyers alone. #}
+   changed_order_days in macros/incremental_days.sql), by their sale_changed_in: a late refund changes no
+   buyer. Item lines and cancelled orders' first touches, which kpi_daily's days also follow, leave the
+   buyers alone. #}
 {% macro kpi_users_order_days(watermark) -%}
-    {{ changed_order_days(ref('fct_orders'), watermark=watermark, amounts=ref('int_order_amounts')) }}
+    {{ changed_order_days(ref('fct_orders'), watermark=watermark, amounts=ref('int_order_amounts'), stamp='sale_changed_in') }}
 {%- endmacro %}

@@ -252,8 +252,10 @@ LEFT JOIN scored AS c ON c.channel = s.channel
 """
 
 VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL, "channel_scorecard": CHANNEL_SCORECARD_SQL}
-# the mart a virtual dataset without a table of its own reads
-VIRTUAL_BASE = {"kpi_compare": "kpi_daily", "channel_scorecard": "romi_cohorts"}
+# the marts each virtual dataset reads (the dashboards' lineage in models/exposures.yml)
+VIRTUAL_READS = {"kpi_weekly": ("kpi_weekly", "kpi_daily"),
+                 "kpi_compare": ("kpi_daily", "kpi_users_daily", "kpi_users_monthly"),
+                 "channel_scorecard": ("marketing_monthly", "romi_cohorts")}
 # Virtual datasets over no table of their own: their columns (the builder cannot DESCRIBE them).
 VIRTUAL_COLUMNS = {"kpi_compare": [
     ("day", "Date"), ("channel", "String"), ("os", "String"), ("position", "UInt8"), ("kpi", "String"),
@@ -513,8 +515,8 @@ def exposures_yaml(described: Description | None = None) -> dict:
     return {"version": 2, "exposures": [{
         "name": board.slug.replace("-", "_"), "label": board.title, "type": "dashboard", "maturity": "high",
         "url": f"http://127.0.0.1:8088/superset/dashboard/{board.slug}/", "description": plain(board.about),
-        "depends_on": [f"ref('{name}')" for name in sorted({VIRTUAL_BASE.get(c.dataset, c.dataset)
-                                                            for row in board.rows for c in row})],
+        "depends_on": [f"ref('{name}')" for name in sorted({name for row in board.rows for c in row
+                                                            for name in VIRTUAL_READS.get(c.dataset, (c.dataset,))})],
         "owner": {"name": "ecomlytics", "email": "analytics@ecomlytics.local"}} for board in dashboards(described)]}
 
 

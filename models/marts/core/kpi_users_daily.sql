@@ -15,7 +15,7 @@
 -- index_granularity 64 (about a day of rows): a span reads only its own days' bitmaps. Deletes write
 -- patch parts (lightweight update), not a mutation rewriting the whole part of bitmaps.
 -- Incremental by day (macros/kpi_users.sql): a refresh recomputes the users of the days new visits fall
--- on and the buyers of the days whose orders changed (late refunds: ~20 past days), and keeps the stored
+-- on and the buyers of the days whose sales changed (fct_orders.sale_changed_in), and keeps the stored
 -- other half of those days. Rows written are stamped with the newest load (as fct_orders.refreshed_in):
 -- kpi_users_monthly recomputes the months of the rows stamped since its last run.
 with people as materialized (
