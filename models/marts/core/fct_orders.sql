@@ -74,8 +74,8 @@ select
     toUInt64({{ latest_load_id(ref('stg_load_log')) }}) as refreshed_in,
     -- The last refresh that changed what the sales figures read (sales_daily: day, buyer, revenue, rate,
     -- sales channel, geography, first touch): a late refund or product cost rewrites the order but
-    -- keeps this stamp, so sales_daily, customer_flow_monthly and kpi_users_daily do not recompute the ~20 past days (and
-    -- months) a day's refunds fall on.
+    -- keeps this stamp, so sales_daily, customer_flow_monthly and kpi_users_daily do not recompute
+    -- the ~20 past days (and months) a day's refunds fall on.
     {% if is_incremental() %}
     if(old.order_id = o.order_id
        and (old.buy_ts, old.uid, old.revenue, old.fx_rate, old.sales_channel, old.first_source_id, old.first_device,

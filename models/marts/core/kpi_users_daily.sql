@@ -2,11 +2,11 @@
           engine='MergeTree()', order_by='(day, source_id, os)',
           settings={'index_granularity': 64, 'enable_block_number_column': 1, 'enable_block_offset_column': 1},
           query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'},
-          pre_hook="{{ delete_days_left_empty('(select * from ' ~ kpi_users_session_days(mart_watermark())
-                                              ~ ' union distinct select * from ' ~ kpi_users_order_days(mart_watermark()) ~ ')',
+          pre_hook="{{ delete_days_left_empty('(select * from ' ~ kpi_users_session_days(ref('fct_sessions'), mart_watermark())
+                                              ~ ' union distinct select * from ' ~ kpi_users_order_days(ref('fct_orders'), ref('int_order_amounts'), mart_watermark()) ~ ')',
                                               [(ref('fct_sessions'), 'toDate(start_ts)'), (ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
-{% set session_days = days_set(kpi_users_session_days(mart_watermark())) %}
-{% set order_days = days_set(kpi_users_order_days(mart_watermark())) %}
+{% set session_days = days_set(kpi_users_session_days(ref('fct_sessions'), mart_watermark())) %}
+{% set order_days = days_set(kpi_users_order_days(ref('fct_orders'), ref('int_order_amounts'), mart_watermark())) %}
 -- Distinct users and buyers per day x source x OS as roaring bitmaps of int_user_keys' dense keys:
 -- the same people as kpi_daily's users_state / buyers_state (users by the session's source and OS;
 -- buyers of sales by their first touch), exact for any roll-up (groupBitmapMerge), and much faster
