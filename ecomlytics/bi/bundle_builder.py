@@ -252,10 +252,6 @@ LEFT JOIN scored AS c ON c.channel = s.channel
 """
 
 VIRTUAL_SQL = {"kpi_weekly": KPI_WEEKLY_SQL, "kpi_compare": KPI_COMPARE_SQL, "channel_scorecard": CHANNEL_SCORECARD_SQL}
-# the marts each virtual dataset reads (the dashboards' lineage in models/exposures.yml)
-VIRTUAL_READS = {"kpi_weekly": ("kpi_weekly", "kpi_daily"),
-                 "kpi_compare": ("kpi_daily", "kpi_users_daily", "kpi_users_monthly"),
-                 "channel_scorecard": ("marketing_monthly", "romi_cohorts")}
 # Virtual datasets over no table of their own: their columns (the builder cannot DESCRIBE them).
 VIRTUAL_COLUMNS = {"kpi_compare": [
     ("day", "Date"), ("channel", "String"), ("os", "String"), ("position", "UInt8"), ("kpi", "String"),
@@ -505,6 +501,11 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
         dump(out / "dashboards" / f"{board.slug}.yaml", dashboard_yaml(board, chart_ids, described, columns_named))
 
 
+def marts_read(dataset: str) -> list[str]:
+    """The marts a dataset reads: its table, or the marts a virtual dataset's SQL names."""
+    return re.findall(r"\bmarts\.(\w+)", VIRTUAL_SQL[dataset]) if dataset in VIRTUAL_SQL else [dataset]
+
+
 def exposures_yaml(described: Description | None = None) -> dict:
     """dbt exposures, one per dashboard: lineage from marts to the dashboards that read them."""
     described = described or read_description()
@@ -516,7 +517,7 @@ def exposures_yaml(described: Description | None = None) -> dict:
         "name": board.slug.replace("-", "_"), "label": board.title, "type": "dashboard", "maturity": "high",
         "url": f"http://127.0.0.1:8088/superset/dashboard/{board.slug}/", "description": plain(board.about),
         "depends_on": [f"ref('{name}')" for name in sorted({name for row in board.rows for c in row
-                                                            for name in VIRTUAL_READS.get(c.dataset, (c.dataset,))})],
+                                                            for name in marts_read(c.dataset)})],
         "owner": {"name": "ecomlytics", "email": "analytics@ecomlytics.local"}} for board in dashboards(described)]}
 
 

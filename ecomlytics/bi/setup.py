@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -230,6 +231,17 @@ def _menu_permissions(dashboards: Iterable) -> list:
     return [security_manager.add_permission_view_menu("menu_access", name) for name in names]
 
 
+def _with_virtual_reads(tables: list) -> list:
+    """``tables`` (Superset datasets) and the datasets of the marts their virtual datasets' SQL reads."""
+    from superset.connectors.sqla.models import SqlaTable
+    from superset.extensions import db
+
+    wanted = {name for table in tables if table is not None and table.sql
+              for name in re.findall(r"\bmarts\.(\w+)", table.sql)}
+    behind = db.session.query(SqlaTable).filter(SqlaTable.table_name.in_(wanted)).all() if wanted else []
+    return [*tables, *(table for table in behind if not table.sql)]
+
+
 def ensure_roles(reset: bool = False) -> None:
     """Create the roles and grant what their dashboards need: dashboards via DASHBOARD_RBAC, data via
     per-dataset access. A role that exists keeps what an admin changed: only grants new since the last
@@ -252,10 +264,12 @@ def ensure_roles(reset: bool = False) -> None:
         chosen = [d for d in dashboards.values() if spec.pii or not _shows_pii(d)] if spec.dashboards == ("*",) else [
             dashboards[s] for s in spec.dashboards if s in dashboards
         ]
-        # A role reads the datasets of its dashboards' charts; "*" roles (Analyst) every dataset,
-        # so rollup-backed tables stay explorable row by row (customer_profiles, rfm_scores).
+        # A role reads the datasets of its dashboards' charts and the marts their virtual datasets read
+        # (the Overview's weekly tiles come from kpi_daily: its users may query it in SQL Lab); "*" roles
+        # (Analyst) every dataset, so rollup-backed tables stay explorable row by row (customer_profiles,
+        # rfm_scores).
         tables = (db.session.query(SqlaTable).all() if spec.dashboards == ("*",) else
-                  [chart.datasource for dashboard in chosen for chart in dashboard.slices])
+                  _with_virtual_reads([chart.datasource for dashboard in chosen for chart in dashboard.slices]))
         datasets = {table.id: table for table in tables
                     if table is not None and (spec.pii or table.table_name not in pii_datasets())}
         # Gamma's and sql_lab's permissions without the dashboard menu entries (`superset init` gives Gamma
