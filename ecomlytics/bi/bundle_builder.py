@@ -42,7 +42,7 @@ from ecomlytics.bi.bundle_description import (
     dashboard_file,
     load_description,
 )
-from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER
+from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER, marts_named
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
@@ -503,7 +503,7 @@ def write_bundle(columns_of: dict[str, list[tuple[str, str]]], out: Path = ASSET
 
 def marts_read(dataset: str) -> list[str]:
     """The marts a dataset reads: its table, or the marts a virtual dataset's SQL names."""
-    return re.findall(r"\bmarts\.(\w+)", VIRTUAL_SQL[dataset]) if dataset in VIRTUAL_SQL else [dataset]
+    return marts_named(VIRTUAL_SQL[dataset]) if dataset in VIRTUAL_SQL else [dataset]
 
 
 def exposures_yaml(described: Description | None = None) -> dict:

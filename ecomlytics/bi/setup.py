@@ -231,13 +231,18 @@ def _menu_permissions(dashboards: Iterable) -> list:
     return [security_manager.add_permission_view_menu("menu_access", name) for name in names]
 
 
+def marts_named(sql: str) -> list[str]:
+    """The marts a (virtual dataset's) SQL reads: its `marts.<table>` names."""
+    return re.findall(r"\bmarts\.(\w+)", sql)
+
+
 def _with_virtual_reads(tables: list) -> list:
     """``tables`` (Superset datasets) and the datasets of the marts their virtual datasets' SQL reads."""
     from superset.connectors.sqla.models import SqlaTable
     from superset.extensions import db
 
     wanted = {name for table in tables if table is not None and table.sql
-              for name in re.findall(r"\bmarts\.(\w+)", table.sql)}
+              for name in marts_named(table.sql)}
     behind = db.session.query(SqlaTable).filter(SqlaTable.table_name.in_(wanted)).all() if wanted else []
     return [*tables, *(table for table in behind if not table.sql)]
 
