@@ -6,9 +6,10 @@
    day exists and no statement is issued (delete_where_any). #}
 {% macro delete_days_left_empty(days, inputs) -%}
     {%- if is_incremental() -%}
-        {#- `days` stays a subquery here (not days_set's literal): the engine computes an IN subquery once
-            per statement, so the check is one query where the literal took a second one (the model's
-            body reads its days itself; ~0.1-0.4 s per model at 10M visits) -#}
+        {#- `days` as days_set's literal: as a subquery it is computed for each of its uses (the outer
+            IN and one per input), 0.05-0.25 s per model at 10M visits, where the literal costs one
+            query (0.02-0.14 s) and makes the check ~0.02 s -#}
+        {%- set days = days_set(days) -%}
         {%- set remaining -%}
             {%- for relation, day in inputs -%}
                 select {{ day }} from {{ relation }} where {{ day }} in {{ days }}{{ " union distinct " if not loop.last }}

@@ -4,6 +4,7 @@
     unique_key='uid',
     order_by='uid',
     engine='MergeTree()',
+    query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'},
     pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('int_orders') ~ ')', ref('int_orders'), 'orders',
                                       input=(ref('stg_orders'), 'order_id')) }}"
 ) }}
@@ -28,6 +29,10 @@
      where (uid, orders) not in (select uid, toUInt64(count()) from {{ ref('int_orders') }} group by uid)
      {%- endif -%})
 {%- endset %}
+-- On a refresh `changed` is read twice: MATERIALIZED computes it once.
+{% if is_incremental() %}
+with changed_uids as materialized {{ changed }}
+{% endif %}
 select
     o.uid as uid,
     min(o.buy_ts) as first_order_ts,
@@ -48,7 +53,7 @@ select
 from {{ ref('int_orders') }} as o
 left join (
     select * from {{ ref('int_first_touch') }}
-    {{ where_uid_in(changed) }}
+    {{ where_uid_in('changed_uids') }}
 ) as ft on ft.uid = o.uid
-{% if is_incremental() %}where o.uid in {{ changed }}{% endif %}
+{% if is_incremental() %}where o.uid in changed_uids{% endif %}
 group by o.uid
