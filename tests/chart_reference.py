@@ -456,12 +456,12 @@ class ChartReference:
         return {"gross_profit_per_buyer": (g.cum_gp / g.buyers).to_dict(),
                 "payback_ratio": (g.cum_gp / g.costs.where(g.costs > 0)).to_dict()}
 
-    def cohort_cac(self, s: Selection) -> dict:
-        """CAC per acquisition channel over the period's cohorts: their cohort months' costs / their buyers."""
-        r = self.romi_rows(s)
-        r = r[r.age == 0].assign(channel=lambda f: channel_of(f.source_id))
-        g = r.groupby("channel")[["buyers", "costs"]].sum()
-        return {"cohort_cac": (g.costs / g.buyers).to_dict()}
+    def cac_by_channel(self, s: Selection) -> dict:
+        """CAC per acquisition channel over the period (contract section 4): all its costs in the period's
+        months / its new buyers in them, as the Marketing scorecard."""
+        g = self.marketing(s).groupby("channel")[["costs", "new_buyers"]].sum()
+        g = g[g.new_buyers > 0]
+        return {"cac": (g.costs / g.new_buyers).to_dict()}
 
     def romi(self, s: Selection) -> dict:
         r = self.romi_rows(s).groupby(["cohort_month", "age"])[["cum_gp", "costs"]].sum()

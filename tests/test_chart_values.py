@@ -186,11 +186,12 @@ def _compare_table(rows: list[dict], c: ChartReference, s: Selection) -> list[st
     for kpi, (value, decimals, suffix) in want.items():
         shown = table.get(kpi) or ""
         if decimals == 0:
-            ok = shown == str(int(value))
+            ok = shown == f"{int(value):,}"
         else:
             number = shown.removesuffix(suffix)
             ok = shown.endswith(suffix) and len(number.rpartition(".")[2]) == decimals and \
-                abs(float(number) - value) <= 0.5 * 10**-decimals + 1e-9
+                number.partition(".")[0].lstrip("-") == f"{int(abs(float(number.replace(',', '')))):,}" and \
+                abs(float(number.replace(",", "")) - value) <= 0.5 * 10**-decimals + 1e-9
         if not ok:
             problems.append(f"{kpi}: {shown!r} != {value!r} ({decimals} decimals{suffix})")
     problems += [f"{row['kpi']} previous period not n/a" for row in rows
@@ -356,7 +357,7 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("attribution", "Cumulative gross profit per buyer by acquisition channel"): Check(
             c.payback, ("age_month", "channel"), {"gross_profit_per_buyer": RATIO}),
         ("attribution", "CAC by acquisition channel (cohorts of the period)"): Check(
-            c.cohort_cac, ("channel",), {"cohort_cac": RATIO}),
+            c.cac_by_channel, ("channel",), {"cac": RATIO}),
     })
     # Gross and net over the period: one chart on Overview and Sales
     for slug in ("overview", "sales"):

@@ -379,9 +379,9 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
     assert start - (end - start) < data_from
     table = _compare_rows(_rows(_board(captured, "overview"), "Period", COMPARE))
     now = figures(start, end)
-    assert table["GMV"]["this_period"] == f"{now['GMV']:.2f} {currency()}"
-    assert table["Orders"]["this_period"] == str(now["Orders"])
-    assert table["Users"]["this_period"] == str(now["Users"])
+    assert table["GMV"]["this_period"] == f"{now['GMV']:,.2f} {currency()}"
+    assert table["Orders"]["this_period"] == f"{now['Orders']:,}"
+    assert table["Users"]["this_period"] == f"{now['Users']:,}"
     for row in table.values():
         assert row["previous_period"] == row["change_vs_previous"] == "n/a", row
         assert row["same_period_last_year"] == row["change_vs_last_year"] == "n/a", row
@@ -407,11 +407,12 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
     now, before = figures(start, end), figures(start - (end - start), start)
     assert before["Orders"] > 0
     for kpi in ("GMV", "Orders", "Users", "Buyers"):
-        shown = (lambda x: f"{x:.2f} {currency()}") if kpi == "GMV" else str
+        shown = (lambda x: f"{x:,.2f} {currency()}") if kpi == "GMV" else (lambda x: f"{x:,}")
         assert table[kpi]["this_period"] == shown(now[kpi]), (kpi, table[kpi], now, before, time_range)
         assert table[kpi]["previous_period"] == shown(before[kpi]), kpi
         change = 100 * (now[kpi] / before[kpi] - 1)
-        assert float(table[kpi]["change_vs_previous"].rstrip("%")) == pytest.approx(change, abs=0.051), kpi
+        shown_change = float(table[kpi]["change_vs_previous"].rstrip("%").replace(",", ""))
+        assert shown_change == pytest.approx(change, abs=0.051), kpi
         assert table[kpi]["same_period_last_year"] == "n/a"  # the sample holds 240 days
 
 

@@ -121,15 +121,19 @@ def _kpi_compare_sql() -> str:
         ("Conversion (orders / users)", "pct", "orders_{p} / nullIf(users_{p}, 0)"),
         ("Revenue per session", "money", "revenue_{p} / nullIf(sessions_{p}, 0)"), ("Units sold", "count", "units_{p}")]
 
-    def fixed(value: str, decimals: int) -> str:  # "995.70" (toString drops a Decimal's trailing zeros)
+    def grouped(digits: str) -> str:  # "33128" -> "33,128", as the charts' ',' formats show numbers
+        return f"reverse(trim(TRAILING ',' FROM replaceRegexpAll(reverse({digits}), '(\\\\d{{3}})', '\\\\1,')))"
+
+    def fixed(value: str, decimals: int) -> str:  # "1,995.70" (toString drops a Decimal's trailing zeros)
         scale = 10 ** decimals
         scaled = f"toInt64(round(abs({value}) * {scale}))"
-        return (f"concat(if({value} < 0, '-', ''), toString(intDiv({scaled}, {scale})), '.', "
+        return (f"concat(if({value} < 0, '-', ''), {grouped(f'toString(intDiv({scaled}, {scale}))')}, '.', "
                 f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
 
     def shown(value: str, ok: str) -> str:  # k.3: the row's format
         text = (f"multiIf(k.3 = 'money', concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}'), "
-                f"k.3 = 'count', toString(toUInt64(round({value}))), concat({fixed(f'100 * {value}', 2)}, '%'))")
+                f"k.3 = 'count', {grouped(f'toString(toUInt64(round({value})))')}, "
+                f"concat({fixed(f'100 * {value}', 2)}, '%'))")
         return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"
 
     def change(now: str, before: str, ok: str) -> str:
