@@ -11,6 +11,9 @@ import pandas as pd
 from tests.reference_metrics import Reference, month_start
 
 MODELS = ("first", "last", "linear", "time_decay", "position_based")
+# How the dashboards name them (the charts, the table and the Attribution model filter).
+MODEL_NAMES = {"first": "First touch", "last": "Last touch", "linear": "Linear", "time_decay": "Time decay",
+               "position_based": "Position based"}
 
 
 def credits(model: str, ages_days: list[float], half_life_days: float) -> list[float]:

@@ -53,7 +53,7 @@ class Selection:
     email_consent: tuple[str, ...] = ()
     sms_consent: tuple[str, ...] = ()
     push_consent: tuple[str, ...] = ()
-    model: tuple[str, ...] = ()  # attribution model
+    model_name: tuple[str, ...] = ()  # attribution model, as the dashboards name it
     sales_channel: tuple[str, ...] = ()  # an order's; a buyer cohort's: its first order's
 
     def period(self, frame: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -377,17 +377,18 @@ class ChartReference:
 
     @cached_property
     def attribution_monthly(self) -> pd.DataFrame:
-        """roas_monthly as contract section 6 computes it (tests/attribution_reference.py), with channels."""
-        from tests.attribution_reference import attribution_daily, roas_monthly
+        """roas_monthly as contract section 6 computes it (tests/attribution_reference.py), with channels
+        and the models as the dashboards name them."""
+        from tests.attribution_reference import MODEL_NAMES, attribution_daily, roas_monthly
 
         monthly = roas_monthly(self.ref, attribution_daily(self.ref))
-        return monthly.assign(channel=channel_of(monthly.source_id))
+        return monthly.assign(channel=channel_of(monthly.source_id), model_name=monthly.model.map(MODEL_NAMES))
 
     def attribution(self, s: Selection) -> dict:
         """The Attribution dashboard per (channel, model): credited orders, revenue and net revenue, spend
         and (net) ROAS = credited (net) revenue / spend over the months of the period."""
-        m = s.pick(s.period(self.attribution_monthly, "month"), channel="channel", model="model")
-        g = m.groupby(["channel", "model"])[["orders", "revenue", "net_revenue", "costs"]].sum()
+        m = s.pick(s.period(self.attribution_monthly, "month"), channel="channel", model_name="model_name")
+        g = m.groupby(["channel", "model_name"])[["orders", "revenue", "net_revenue", "costs"]].sum()
         paid = g.costs > 0
         g["roas"] = (g.revenue / g.costs).where(paid)
         g["net_roas"] = (g.net_revenue / g.costs).where(paid)

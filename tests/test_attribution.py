@@ -12,7 +12,7 @@ import yaml
 from ecomlytics.bi.setup import ASSETS_DIR, ROLES
 from ecomlytics.dbt.runner import run_dbt
 from loaders.ingest import load_files
-from tests.attribution_reference import MODELS, attribution_daily, roas_monthly, touchpoints
+from tests.attribution_reference import MODEL_NAMES, MODELS, attribution_daily, roas_monthly, touchpoints
 from tests.chart_reference import channel_of
 from tests.reference_metrics import Reference
 from tests.superset_served import Served, chart_data, charts
@@ -173,11 +173,13 @@ def test_attribution_dashboard_compares_models_with_period_channel_and_model_fil
     assert len(payback) == 3
     filters = {f["name"]: f for f in board["metadata"]["native_filter_configuration"]}
     assert set(filters) == {"Period", "Channel", "Attribution model"}
-    assert filters["Attribution model"]["targets"][0]["column"]["name"] == "model"
+    assert filters["Attribution model"]["targets"][0]["column"]["name"] == "model_name"
     for name in ("Period", "Channel"):
         assert set(filters[name]["chartsInScope"]) == on_board and not filters[name]["scope"]["excluded"], name
     model = filters["Attribution model"]
     assert set(model["chartsInScope"]) == on_board - payback and set(model["scope"]["excluded"]) == payback
+    # each model has one colour on every chart (Superset would colour each chart's series in its own order)
+    assert set(board["metadata"]["label_colors"]) == set(MODEL_NAMES.values())
     dataset = yaml.safe_load((ASSETS_DIR / "datasets" / "ecomlytics" / "roas_monthly.yaml").read_text())
     money = {m["metric_name"] for m in dataset["metrics"] if (m.get("currency") or {}).get("symbol")}
     assert money == {"credited_revenue", "credited_net_revenue", "spend"}
@@ -192,8 +194,9 @@ def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served
     assert served.session("crm").get(f"{served.base}/api/v1/dashboard/attribution").status_code in (403, 404)
     ref = Reference(served.data)
     monthly = roas_monthly(ref, attribution_daily(ref))
-    expected = (monthly.assign(channel=channel_of(monthly.source_id))
-                .groupby(["channel", "model"], as_index=False)[["orders", "revenue", "net_revenue", "costs"]].sum())
+    monthly = monthly.assign(channel=channel_of(monthly.source_id), model_name=monthly.model.map(MODEL_NAMES))
+    expected = monthly.groupby(["channel", "model_name"], as_index=False)[["orders", "revenue", "net_revenue",
+                                                                          "costs"]].sum()
     paid = expected.costs > 0
     expected = expected.assign(roas=(expected.revenue / expected.costs).where(paid),
                                net_roas=(expected.net_revenue / expected.costs).where(paid))
@@ -201,7 +204,7 @@ def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served
     got = rows.rename(columns={"credited_orders": "orders", "credited_revenue": "revenue",
                                "credited_net_revenue": "net_revenue", "spend": "costs"})
     assert len(got) == len(expected)
-    assert_frames_match(got, expected, ["channel", "model"], {"orders": 1e-6, "revenue": 1e-3, "net_revenue": 1e-3,
+    assert_frames_match(got, expected, ["channel", "model_name"], {"orders": 1e-6, "revenue": 1e-3, "net_revenue": 1e-3,
                                                               "costs": 0.005, "roas": 1e-6, "net_roas": 1e-6})
     # Finance reads the payback curves and the gross-and-net money views too (values: test_chart_values.py)
     named = charts(finance, served.base)

@@ -341,15 +341,15 @@ def build_checks(c: ChartReference) -> dict[tuple[str, str], Check]:
         ("customer-base", "Registrations by month"): Check(c.base_by("registration_month"), ("Registration month",),
                                                            {"contacts": COUNT}),
         # attribution (credited orders are fractions of orders; credited money is rounded per row)
-        ("attribution", "Channels by attribution model"): Check(c.attribution, ("channel", "model"), {
+        ("attribution", "Channels by attribution model"): Check(c.attribution, ("channel", "model_name"), {
             "credited_orders": CREDIT, "credited_revenue": MONEY, "credited_net_revenue": MONEY, "spend": MONEY,
             "roas": CREDIT, "net_roas": CREDIT}),
-        ("attribution", "ROAS by channel and model"): Check(c.attribution, ("channel", "model"), {"roas": CREDIT}),
-        ("attribution", "Net ROAS by channel and model"): Check(c.attribution, ("channel", "model"),
+        ("attribution", "ROAS by channel and model"): Check(c.attribution, ("channel", "model_name"), {"roas": CREDIT}),
+        ("attribution", "Net ROAS by channel and model"): Check(c.attribution, ("channel", "model_name"),
                                                                 {"net_roas": CREDIT}),
-        ("attribution", "Orders by channel and model (credited)"): Check(c.attribution, ("channel", "model"),
+        ("attribution", "Orders by channel and model (credited)"): Check(c.attribution, ("channel", "model_name"),
                                                                          {"credited_orders": CREDIT}),
-        ("attribution", "Revenue by channel and model (credited)"): Check(c.attribution, ("channel", "model"),
+        ("attribution", "Revenue by channel and model (credited)"): Check(c.attribution, ("channel", "model_name"),
                                                                           {"credited_revenue": MONEY}),
         # attribution: payback curves per acquisition channel (romi_cohorts)
         ("attribution", "Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel"): Check(
@@ -445,8 +445,8 @@ def filter_value(c: ChartReference, column: str, n: int = 1) -> list[str]:
         values = pd.Index(["yes", "no"])
     elif column == "sales_channel":  # the most frequent first (pickup, delivery in the generated data)
         values = c.orders.sales_channel.value_counts().index
-    elif column == "model":  # the models that spread credit, then the single-touch ones
-        values = pd.Index(["linear", "position_based", "time_decay", "first", "last"])
+    elif column == "model_name":  # the models that spread credit, then the single-touch ones
+        values = pd.Index(["Linear", "Position based", "Time decay", "First touch", "Last touch"])
     else:  # segment, macro_segment: the largest
         values = c.rfm[column].value_counts().index
     return list(values[:n])

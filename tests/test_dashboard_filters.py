@@ -192,8 +192,8 @@ class Choice:
         return self.ref.orders.sales_channel.value_counts().index[0]
 
     @property
-    def model(self) -> str:  # one attribution model of five
-        return "time_decay"
+    def model_name(self) -> str:  # one attribution model of five, as the dashboard names it
+        return "Time decay"
 
     @property
     def city(self) -> str:
@@ -425,10 +425,10 @@ def test_attribution_under_a_model_filter_equals_pandas(served: Served, captured
     ref = Reference(served.data)
     choice = Choice(ref, *period_of(ref))
     monthly = roas_monthly(ref, attribution_daily(ref))
-    monthly = monthly[monthly.model == choice.model].assign(channel=lambda m: channel_of(m.source_id))
+    monthly = monthly[monthly.model == "time_decay"].assign(channel=lambda m: channel_of(m.source_id))
     expected = monthly.groupby("channel")[["revenue", "costs"]].sum()
     rows = _rows(_board(captured, "attribution"), "Attribution model", "Channels by attribution model")
-    assert {row["model"] for row in rows} == {choice.model}
+    assert {row["model_name"] for row in rows} == {choice.model_name}
     assert {row["channel"] for row in rows} == set(expected.index)
     for row in rows:
         revenue, costs = expected.revenue[row["channel"]], expected.costs[row["channel"]]

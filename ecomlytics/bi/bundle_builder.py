@@ -296,11 +296,12 @@ class Dashboard:
     about: str  # markdown: how to read it (signals and actions)
     rows: list[list[Chart]]
     filters: tuple[str, ...]
+    label_colors: dict[str, str]
 
 
 def build_dashboard(spec: DashboardSpec, described: Description) -> Dashboard:
     rows = [[build_chart(chart, described) for chart in row] for row in spec.rows]
-    return Dashboard(spec.slug, spec.title, spec.about, rows, spec.filters)
+    return Dashboard(spec.slug, spec.title, spec.about, rows, spec.filters, dict(spec.label_colors))
 
 
 def dashboards(described: Description) -> list[Dashboard]:
@@ -450,7 +451,7 @@ def dashboard_yaml(board: Dashboard, chart_ids: dict[str, int], described: Descr
         "position": layout(board, chart_ids, described),
         "metadata": {"native_filter_configuration": native_filters(board, chart_ids, described, columns_named),
                      "color_scheme": "supersetColors",
-                     "refresh_frequency": 0, "expanded_slices": {}, "label_colors": {},
+                     "refresh_frequency": 0, "expanded_slices": {}, "label_colors": board.label_colors,
                      "timed_refresh_immune_slices": [], "cross_filters_enabled": True,
                      "shared_label_colors": [], "color_scheme_domain": []},
         "version": "1.0.0",

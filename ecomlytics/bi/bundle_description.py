@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ RENDERER_PARAMETERS = ("described",)
 METRIC_OPTIONS = ("metric", "metrics")
 COLUMN_OPTIONS = ("x", "y", "groupby", "columns", "order_by", "top_of", "at_least")
 DASHBOARD_KEYS = {"title", "filters", "about", "rows"}
+OPTIONAL_DASHBOARD_KEYS = {"label_colors"}
 BLOCK_KEYS = {"parameters", "description", "rows"}
 DATASET_KEYS = {"time_column", "metrics", "computed_columns"}
 METRIC_KEYS = {"sql", "format", "money"}
@@ -82,6 +83,7 @@ class DashboardSpec:
     about: str
     filters: tuple[str, ...]
     rows: list[list[ChartSpec]]
+    label_colors: Mapping[str, str] = field(default_factory=dict)  # series name -> colour, on every chart
 
 
 @dataclass(frozen=True)
@@ -278,15 +280,16 @@ def _dashboard(folder: Path, slug: str, filters: Mapping[str, Filter], checker: 
     if not (folder / file).is_file():
         raise DescriptionError(f"dashboards.yml: dashboard {slug!r} has no file {file}")
     board = _mapping(_read(folder, file), file)
-    _no_unknown_keys(board, DASHBOARD_KEYS, file)
+    _no_unknown_keys(board, DASHBOARD_KEYS | OPTIONAL_DASHBOARD_KEYS, file)
     missing = sorted(DASHBOARD_KEYS - set(board))
     if missing:
         raise DescriptionError(f"{file}: missing {', '.join(missing)}")
     for name in board["filters"]:
         if name != PERIOD and name not in filters:
             raise DescriptionError(f"{file}: unknown filter {name!r} (filters.yml, or {PERIOD})")
+    colours = _mapping(board.get("label_colors") or {}, f"{file}, label_colors")
     return DashboardSpec(slug, board["title"], board["about"], tuple(board["filters"]),
-                         checker.rows(board["rows"], file, blocks))
+                         checker.rows(board["rows"], file, blocks), dict(colours))
 
 
 def load_description(chart_kinds: Mapping[str, Callable], folder: Path = DESCRIPTION_DIR) -> Description:
