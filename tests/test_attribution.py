@@ -13,7 +13,7 @@ from ecomlytics.bi.setup import ASSETS_DIR, ROLES
 from ecomlytics.dbt.runner import run_dbt
 from loaders.ingest import load_files
 from tests.attribution_reference import MODEL_NAMES, MODELS, attribution_daily, roas_monthly, touchpoints
-from tests.chart_reference import channel_of
+from tests.chart_reference import ChartReference
 from tests.reference_metrics import Reference
 from tests.superset_served import Served, chart_data, charts
 from tests.test_marts import built, frame  # noqa: F401 - `built`: the generated, built warehouse (module scope)
@@ -192,9 +192,7 @@ def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served
     finance = served.session("finance")
     assert finance.get(f"{served.base}/api/v1/dashboard/attribution").status_code == 200
     assert served.session("crm").get(f"{served.base}/api/v1/dashboard/attribution").status_code in (403, 404)
-    ref = Reference(served.data)
-    monthly = roas_monthly(ref, attribution_daily(ref))
-    monthly = monthly.assign(channel=channel_of(monthly.source_id), model_name=monthly.model.map(MODEL_NAMES))
+    monthly = ChartReference(Reference(served.data)).attribution_monthly  # with channel and model_name
     expected = monthly.groupby(["channel", "model_name"], as_index=False)[["orders", "revenue", "net_revenue",
                                                                           "costs"]].sum()
     paid = expected.costs > 0
@@ -204,8 +202,9 @@ def test_attribution_dashboard_shows_finance_the_contract_figures(served: Served
     got = rows.rename(columns={"credited_orders": "orders", "credited_revenue": "revenue",
                                "credited_net_revenue": "net_revenue", "spend": "costs"})
     assert len(got) == len(expected)
-    assert_frames_match(got, expected, ["channel", "model_name"], {"orders": 1e-6, "revenue": 1e-3, "net_revenue": 1e-3,
-                                                              "costs": 0.005, "roas": 1e-6, "net_roas": 1e-6})
+    assert_frames_match(got, expected, ["channel", "model_name"], {"orders": 1e-6, "revenue": 1e-3,
+                                                                   "net_revenue": 1e-3, "costs": 0.005,
+                                                                   "roas": 1e-6, "net_roas": 1e-6})
     # Finance reads the payback curves and the gross-and-net money views too (values: test_chart_values.py)
     named = charts(finance, served.base)
     for chart in ("Payback curves: cumulative gross profit per buyer / CAC, by acquisition channel",

@@ -189,9 +189,10 @@ def _compare_table(rows: list[dict], c: ChartReference, s: Selection) -> list[st
             ok = shown == f"{int(value):,}"
         else:
             number = shown.removesuffix(suffix)
+            plain = float(number.replace(",", ""))
             ok = shown.endswith(suffix) and len(number.rpartition(".")[2]) == decimals and \
-                number.partition(".")[0].lstrip("-") == f"{int(abs(float(number.replace(',', '')))):,}" and \
-                abs(float(number.replace(",", "")) - value) <= 0.5 * 10**-decimals + 1e-9
+                number.partition(".")[0].lstrip("-") == f"{int(abs(plain)):,}" and \
+                abs(plain - value) <= 0.5 * 10**-decimals + 1e-9
         if not ok:
             problems.append(f"{kpi}: {shown!r} != {value!r} ({decimals} decimals{suffix})")
     problems += [f"{row['kpi']} previous period not n/a" for row in rows
