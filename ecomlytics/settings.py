@@ -47,3 +47,12 @@ DEFAULT_CURRENCY = "USD"
 def currency() -> str:
     """ISO 4217 code money is shown in on the dashboards: ``$ECOMLYTICS_CURRENCY`` or the default."""
     return (os.environ.get(CURRENCY_ENV) or DEFAULT_CURRENCY).strip().upper()
+
+
+def currency_sign(code: str) -> str:
+    """The sign the dashboards print after an amount in ``code``: the one Superset's charts take from the
+    browser's English locale (both come from Unicode's CLDR): "$" for USD, "€" for EUR, the code itself
+    where English has no sign of its own (e.g. "RUB")."""
+    from babel.numbers import get_currency_symbol
+
+    return get_currency_symbol(code, locale="en")

@@ -23,6 +23,17 @@ SEGMENTS = pd.read_csv(REPO / "seeds" / "rfm_segments.csv", dtype=str).set_index
 ACTIVITY_LABELS = pd.read_csv(REPO / "seeds" / "activity_statuses.csv").set_index("activity_status").activity_label
 
 
+# The sign Superset's charts print after an amount (the browser's English locale): the comparison table's
+# text amounts must end in the same one.
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def shown_currency_sign() -> str:
+    from ecomlytics.settings import currency
+
+    return CURRENCY_SIGNS[currency()]
+
+
 def channel_of(source_id: pd.Series) -> pd.Series:
     named = source_id.map(CHANNELS)
     named = named.fillna("source " + source_id.astype(int).astype(str))
@@ -199,10 +210,8 @@ class ChartReference:
     def compare_this_period(self, s: Selection) -> dict:
         """The comparison table's current-period column: kpi -> (value, decimals shown, suffix)
         (the previous periods: tests/test_dashboard_filters.py)."""
-        from ecomlytics.settings import currency
-
         o, v = self.daily_orders(s), self.daily_visits(s)
-        money = f" {currency()}"
+        money = f" {shown_currency_sign()}"
         gmv, orders, sessions, users = o.revenue.sum(), len(o), len(v), v.uid.nunique()
         return {"this_period": {
             "GMV": (gmv, 2, money), "Orders": (orders, 0, ""), "AOV (average order value)": (gmv / orders, 2, money),

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ecomlytics import settings
-from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, bundle_zip
+from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, CURRENCY_SIGN_PLACEHOLDER, bundle_zip
 
 
 def _load(sub: str) -> list[dict]:
@@ -93,8 +93,10 @@ def test_money_metrics_carry_the_configured_currency(monkeypatch: pytest.MonkeyP
     gmv = next(m for text in texts if "table_name: kpi_weekly" in text
                for m in yaml.safe_load(text)["metrics"] if m["metric_name"] == "gmv")
     assert gmv["currency"] == {"symbol": "EUR", "symbolPosition": "suffix"}
-    compare = next(yaml.safe_load(text) for text in texts if "table_name: kpi_compare" in text)
-    assert "' EUR'" in compare["sql"]  # the Overview comparison table prints money as text
+    # the Overview comparison table prints money as text, with the sign the charts show for the currency
+    compare = next(yaml.safe_load(text)["sql"] for text in texts if "table_name: kpi_compare" in text)
+    assert "' €'" in compare and "' EUR'" not in compare
+    assert not any(CURRENCY_SIGN_PLACEHOLDER in text for text in texts)
 
 
 def test_durations_use_the_duration_format() -> None:

@@ -363,7 +363,7 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
                                                                             captured: list[Board]) -> None:
     """The Period against the period of the same length before it and the same dates a year earlier;
     a comparison period not wholly inside the data reads "n/a", never a percentage."""
-    from ecomlytics.settings import currency
+    from tests.chart_reference import shown_currency_sign
 
     ref = Reference(served.data)
     orders, visits = ref.orders, ref.visits
@@ -379,7 +379,7 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
     assert start - (end - start) < data_from
     table = _compare_rows(_rows(_board(captured, "overview"), "Period", COMPARE))
     now = figures(start, end)
-    assert table["GMV"]["this_period"] == f"{now['GMV']:,.2f} {currency()}"
+    assert table["GMV"]["this_period"] == f"{now['GMV']:,.2f} {shown_currency_sign()}"
     assert table["Orders"]["this_period"] == f"{now['Orders']:,}"
     assert table["Users"]["this_period"] == f"{now['Users']:,}"
     for row in table.values():
@@ -407,7 +407,7 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
     now, before = figures(start, end), figures(start - (end - start), start)
     assert before["Orders"] > 0
     for kpi in ("GMV", "Orders", "Users", "Buyers"):
-        shown = (lambda x: f"{x:,.2f} {currency()}") if kpi == "GMV" else (lambda x: f"{x:,}")
+        shown = (lambda x: f"{x:,.2f} {shown_currency_sign()}") if kpi == "GMV" else (lambda x: f"{x:,}")
         assert table[kpi]["this_period"] == shown(now[kpi]), (kpi, table[kpi], now, before, time_range)
         assert table[kpi]["previous_period"] == shown(before[kpi]), kpi
         change = 100 * (now[kpi] / before[kpi] - 1)

@@ -42,7 +42,13 @@ from ecomlytics.bi.bundle_description import (
     dashboard_file,
     load_description,
 )
-from ecomlytics.bi.setup import ASSETS_DIR, CURRENCY_PLACEHOLDER, URI_PLACEHOLDER, marts_named
+from ecomlytics.bi.setup import (
+    ASSETS_DIR,
+    CURRENCY_PLACEHOLDER,
+    CURRENCY_SIGN_PLACEHOLDER,
+    URI_PLACEHOLDER,
+    marts_named,
+)
 
 NAMESPACE = uuid.UUID("5f3c1a52-7d0e-4c1e-9a53-0d2f6f1b9e11")
 DATABASE_UUID = str(uuid.uuid5(NAMESPACE, "database:ecomlytics"))
@@ -131,7 +137,7 @@ def _kpi_compare_sql() -> str:
                 f"leftPad(toString({scaled} % {scale}), {decimals}, '0'))")
 
     def shown(value: str, ok: str) -> str:  # k.3: the row's format
-        text = (f"multiIf(k.3 = 'money', concat({fixed(value, 2)}, ' {CURRENCY_PLACEHOLDER}'), "
+        text = (f"multiIf(k.3 = 'money', concat({fixed(value, 2)}, ' {CURRENCY_SIGN_PLACEHOLDER}'), "
                 f"k.3 = 'count', {grouped(f'toString(toUInt64(round({value})))')}, "
                 f"concat({fixed(f'100 * {value}', 2)}, '%'))")
         return f"if({ok} AND {value} IS NOT NULL, {text}, 'n/a')"

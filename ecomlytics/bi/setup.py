@@ -35,6 +35,9 @@ CONFIG_PATH = PACKAGE_DIR / "superset_config.py"
 URI_PLACEHOLDER = "__ECOMLYTICS_SQLALCHEMY_URI__"
 # Money metrics carry this as their currency in the bundle; import writes settings.currency() there.
 CURRENCY_PLACEHOLDER = "__ECOMLYTICS_CURRENCY__"
+# Amounts a virtual dataset prints as text (kpi_compare) end in this; import writes the currency's sign,
+# the one the charts show ("33,128.80 $" in the table as on the tiles).
+CURRENCY_SIGN_PLACEHOLDER = "__ECOMLYTICS_CURRENCY_SIGN__"
 ADMIN_PASSWORD_ENV = "ECOMLYTICS_ADMIN_PASSWORD"
 
 
@@ -165,6 +168,7 @@ def bundle_zip(uri: str, assets: Path = ASSETS_DIR) -> bytes:
             text = path.read_text()
             if path.parent.name == "databases":
                 text = text.replace(URI_PLACEHOLDER, uri)
+            text = text.replace(CURRENCY_SIGN_PLACEHOLDER, settings.currency_sign(settings.currency()))
             text = text.replace(CURRENCY_PLACEHOLDER, settings.currency())
             archive.writestr(f"bundle/{path.relative_to(assets)}", text)
     return buffer.getvalue()
@@ -412,8 +416,9 @@ def export_bundle(app, out_dir: Path) -> int:
                 for metric in data.get("metrics") or []:
                     if (metric.get("currency") or {}).get("symbol") == settings.currency():
                         metric["currency"]["symbol"] = CURRENCY_PLACEHOLDER
-                if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' USD'
-                    data["sql"] = data["sql"].replace(f"' {settings.currency()}'", f"' {CURRENCY_PLACEHOLDER}'")
+                if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' $'
+                    sign = settings.currency_sign(settings.currency())
+                    data["sql"] = data["sql"].replace(f"' {sign}'", f"' {CURRENCY_SIGN_PLACEHOLDER}'")
                 text = yaml.safe_dump(data, sort_keys=False)
             if name.startswith("charts/"):  # axis titles name the currency: "GMV (USD)"
                 text = text.replace(f"({settings.currency()})", f"({CURRENCY_PLACEHOLDER})")
