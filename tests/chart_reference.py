@@ -8,7 +8,7 @@ input rows (and reads the items / customers files itself). Each chart has one fu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cached_property
 
@@ -207,17 +207,37 @@ class ChartReference:
         mean = v.groupby(["week", "os"]).duration_s.mean() * 1000
         return {"session_length_mean": {(ms(w), os): x for (w, os), x in mean.items()}}
 
-    def compare_this_period(self, s: Selection) -> dict:
-        """The comparison table's current-period column: kpi -> (value, decimals shown, suffix)
-        (the previous periods: tests/test_dashboard_filters.py)."""
+    def compare_periods(self, s: Selection) -> tuple[Selection, Selection | None]:
+        """The comparison table's period, clipped to the data (no period chosen: the last complete calendar
+        month of the data), and the period of the same length before it (None when that starts before
+        the data)."""
+        first = min(self.visits.day.min(), self.orders.day.min())
+        after_last = max(self.visits.day.max(), self.orders.day.max()) + pd.Timedelta(days=1)
+        if s.start is None:
+            end = after_last.to_period("M").start_time
+            start = end - pd.DateOffset(months=1)
+        else:
+            start, end = max(s.start, first), min(s.end, after_last)
+        before = start - (end - start)
+        return replace(s, start=start, end=end), (replace(s, start=before, end=start) if before >= first else None)
+
+    def compare_figures(self, s: Selection) -> dict:
+        """One column of the comparison table: kpi -> (value, decimals shown, suffix)."""
         o, v = self.daily_orders(s), self.daily_visits(s)
         money = f" {shown_currency_sign()}"
         gmv, orders, sessions, users = o.revenue.sum(), len(o), len(v), v.uid.nunique()
-        return {"this_period": {
+        return {
             "GMV": (gmv, 2, money), "Orders": (orders, 0, ""), "AOV (average order value)": (gmv / orders, 2, money),
             "Users": (users, 0, ""), "Buyers": (o.uid.nunique(), 0, ""),
             "Conversion (orders / users)": (100 * orders / users, 2, "%"),
-            "Revenue per session": (gmv / sessions, 2, money), "Units sold": (o.units.sum(), 0, "")}}
+            "Revenue per session": (gmv / sessions, 2, money), "Units sold": (o.units.sum(), 0, "")}
+
+    def compare_table(self, s: Selection) -> dict:
+        """The comparison table's current and previous periods (None: outside the data, shown "n/a");
+        the changes and last year: tests/test_dashboard_filters.py."""
+        this, before = self.compare_periods(s)
+        return {"this_period": self.compare_figures(this),
+                "previous_period": self.compare_figures(before) if before is not None else None}
 
     # ---- money_daily: gross and net (contract section 5; refund rate = refunds / GMV, gross margin =
     # gross profit / net revenue: the dashboards' definitions, the contract has none) -------------------

@@ -98,8 +98,10 @@ def _kpi_compare_sql() -> str:
     roaring bitmaps of kpi_users_monthly (the whole calendar months inside a period) and
     kpi_users_daily (its other days), each row merged into the periods it lies in: a year reads 12
     bitmaps per cell, not 365 uniqExact states (about a scan of the visits).
-    The period is clipped to the data; a comparison period that does not lie wholly inside the data
-    (empty or partly covered) reads "n/a", never a percentage. Values are text: one table column
+    The period is clipped to the data; without a Period (no time filter at all) it is the last complete
+    calendar month of the data, as the tiles show the last complete week: a comparison that means
+    something from the first view. A comparison period that does not lie wholly inside the data (empty
+    or partly covered) reads "n/a", never a percentage. Values are text: one table column
     holds money, counts and ratios."""
     sums = {"revenue": "toFloat64(sumIf(revenue, {cond}))", "orders": "toFloat64(sumIf(orders, {cond}))",
             "sessions": "toFloat64(sumIf(sessions, {cond}))", "units": "toFloat64(sumIf(units, {cond}))"}
@@ -168,8 +170,11 @@ def _kpi_compare_sql() -> str:
     days_in = ", ".join(f"u.day >= {start} AND u.day < {end} AND "
                         f"NOT ({whole_month('toStartOfMonth(u.day)', start, end)}) AS in_{key}"
                         for key, (start, end) in periods.items())
-    start = "{% if period.from_expr %}toDate('{{ period.from_expr }}'){% else %}data_from{% endif %}"
-    end = "{% if period.to_expr %}toDate('{{ period.to_expr }}'){% else %}data_to{% endif %}"
+    # either bound alone: open on the other side; neither: the last complete calendar month of the data
+    start = ("{% if period.from_expr %}toDate('{{ period.from_expr }}'){% elif period.to_expr %}data_from"
+             "{% else %}addMonths(toStartOfMonth(data_to), -1){% endif %}")
+    end = ("{% if period.to_expr %}toDate('{{ period.to_expr }}'){% elif period.from_expr %}data_to"
+           "{% else %}toStartOfMonth(data_to){% endif %}")
     return f"""\
 {{%- set period = get_time_filter('day', remove_filter=True, strftime='%Y-%m-%d') -%}}
 {{%- set channels = filter_values('channel', remove_filter=True) -%}}
