@@ -419,13 +419,12 @@ def test_overview_compares_the_period_with_the_previous_period_and_last_year(ser
 def test_attribution_under_a_model_filter_equals_pandas(served: Served, captured: list[Board]) -> None:
     """The Attribution dashboard with one model chosen: its table holds that model's channels only,
     with credited revenue and ROAS as the contract computes them (tests/attribution_reference.py)."""
-    from tests.attribution_reference import attribution_daily, roas_monthly
-    from tests.chart_reference import channel_of
+    from tests.chart_reference import ChartReference
 
     ref = Reference(served.data)
     choice = Choice(ref, *period_of(ref))
-    monthly = roas_monthly(ref, attribution_daily(ref))
-    monthly = monthly[monthly.model == "time_decay"].assign(channel=lambda m: channel_of(m.source_id))
+    monthly = ChartReference(ref).attribution_monthly  # with channel and model_name
+    monthly = monthly[monthly.model_name == choice.model_name]
     expected = monthly.groupby("channel")[["revenue", "costs"]].sum()
     rows = _rows(_board(captured, "attribution"), "Attribution model", "Channels by attribution model")
     assert {row["model_name"] for row in rows} == {choice.model_name}

@@ -160,6 +160,8 @@ def admin_password() -> tuple[str, bool]:
 def bundle_zip(uri: str, assets: Path = ASSETS_DIR) -> bytes:
     """The bundle as Superset's import expects it, with the database pointed at ``uri`` (the rendered
     files only: the description they are rendered from is *.yml and left out in any case)."""
+    code = settings.currency()
+    sign = settings.currency_sign(code)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(assets.rglob("*.yaml")):
@@ -168,8 +170,7 @@ def bundle_zip(uri: str, assets: Path = ASSETS_DIR) -> bytes:
             text = path.read_text()
             if path.parent.name == "databases":
                 text = text.replace(URI_PLACEHOLDER, uri)
-            text = text.replace(CURRENCY_SIGN_PLACEHOLDER, settings.currency_sign(settings.currency()))
-            text = text.replace(CURRENCY_PLACEHOLDER, settings.currency())
+            text = text.replace(CURRENCY_SIGN_PLACEHOLDER, sign).replace(CURRENCY_PLACEHOLDER, code)
             archive.writestr(f"bundle/{path.relative_to(assets)}", text)
     return buffer.getvalue()
 
@@ -394,6 +395,8 @@ def export_bundle(app, out_dir: Path) -> int:
     from superset.commands.export.assets import ExportAssetsCommand
 
     written = 0
+    code = settings.currency()
+    sign = settings.currency_sign(code)
     with app.app_context():
         g.user = security_manager.find_user(username="admin")
         files = list(ExportAssetsCommand().run())
@@ -414,14 +417,13 @@ def export_bundle(app, out_dir: Path) -> int:
             if name.startswith("datasets/"):  # the configured currency becomes the placeholder again
                 data = yaml.safe_load(text)
                 for metric in data.get("metrics") or []:
-                    if (metric.get("currency") or {}).get("symbol") == settings.currency():
+                    if (metric.get("currency") or {}).get("symbol") == code:
                         metric["currency"]["symbol"] = CURRENCY_PLACEHOLDER
                 if data.get("sql"):  # virtual datasets that print money (kpi_compare): ' $'
-                    sign = settings.currency_sign(settings.currency())
                     data["sql"] = data["sql"].replace(f"' {sign}'", f"' {CURRENCY_SIGN_PLACEHOLDER}'")
                 text = yaml.safe_dump(data, sort_keys=False)
             if name.startswith("charts/"):  # axis titles name the currency: "GMV (USD)"
-                text = text.replace(f"({settings.currency()})", f"({CURRENCY_PLACEHOLDER})")
+                text = text.replace(f"({code})", f"({CURRENCY_PLACEHOLDER})")
             path.write_text(text)
             written += 1
     return written
