@@ -28,7 +28,7 @@
         {%- endif -%}
         {%- set check = 'select (select sum(' ~ count_column ~ ') from ' ~ this ~ ') != (select count() from '
                         ~ counted ~ ' where ' ~ loaded_before ~ ')' -%}
-        {{- return(run_query(check).columns[0].values()[0] == 1) -}}
+        {{- return(run_query_once(check).columns[0].values()[0] == 1) -}}
     {%- else -%}
         {{- return(false) -}}
     {%- endif -%}

@@ -4,7 +4,7 @@
     unique_key='uid',
     order_by='uid',
     engine='MergeTree()',
-    query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'},
+    query_settings={'enable_materialized_cte': 1},
     pre_hook="{{ delete_when_reloaded('uid not in (select uid from ' ~ ref('int_orders') ~ ')', ref('int_orders'), 'orders',
                                       input=(ref('stg_orders'), 'order_id')) }}"
 ) }}

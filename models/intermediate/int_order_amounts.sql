@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='order_id',
-          engine='MergeTree()', order_by='(order_id)', query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'}) }}
+          engine='MergeTree()', order_by='(order_id)', query_settings={'enable_materialized_cte': 1}) }}
 -- Every order with its money in the base currency (contract section 5) and whether it is a sale:
 -- is_sale = not cancelled and an fx rate on or before its date (the base currency has rate 1).
 -- Amounts are converted at the order's rate and rounded to the cent (macros/money.sql); COGS and gross

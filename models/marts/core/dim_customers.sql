@@ -5,7 +5,7 @@
     unique_key='uid',
     engine='MergeTree()',
     order_by='uid',
-    query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'},
+    query_settings={'enable_materialized_cte': 1},
     pre_hook="{{ delete_when_reloaded('orders > 0 and first_visit_ts is null and not in_customer_base and uid not in '
                                       ~ '(select uid from ' ~ ref('int_buyers') ~ ')', ref('int_orders'), 'orders',
                                       input=(ref('stg_orders'), 'order_id')) }}"

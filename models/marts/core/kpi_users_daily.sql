@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='day',
           engine='MergeTree()', order_by='(day, source_id, os)',
-          settings={'index_granularity': 64, 'enable_block_number_column': 1, 'enable_block_offset_column': 1},
-          query_settings={'enable_materialized_cte': 1, 'lightweight_delete_mode': 'lightweight_update'},
+          settings={'index_granularity': 64, 'min_bytes_for_wide_part': 0},
+          query_settings={'enable_materialized_cte': 1},
           pre_hook="{{ delete_days_left_empty('(select * from ' ~ kpi_users_session_days(ref('fct_sessions'), mart_watermark())
                                               ~ ' union distinct select * from ' ~ kpi_users_order_days(ref('fct_orders'), ref('int_order_amounts'), mart_watermark()) ~ ')',
                                               [(ref('fct_sessions'), 'toDate(start_ts)'), (ref('fct_orders'), 'toDate(buy_ts)')]) }}") }}
@@ -12,8 +12,8 @@
 -- buyers of sales by their first touch), exact for any roll-up (groupBitmapMerge), and much faster
 -- to merge over long spans than uniqExact states: the Overview's period comparison (kpi_compare)
 -- reads whole months from kpi_users_monthly and only the days around them from here.
--- index_granularity 64 (about a day of rows): a span reads only its own days' bitmaps. Deletes write
--- patch parts (lightweight update), not a mutation rewriting the whole part of bitmaps.
+-- index_granularity 64 (about a day of rows): a span reads only its own days' bitmaps. Wide parts: a
+-- delete rewrites the deleted-rows mask of the parts it touches, not the parts' bitmaps (dbt_project.yml).
 -- Incremental by day (macros/kpi_users.sql): a refresh recomputes the users of the days new visits fall
 -- on and the buyers of the days whose sales changed (fct_orders.sale_changed_in), and keeps the stored
 -- other half of those days. Rows written are stamped with the newest load (as fct_orders.refreshed_in):

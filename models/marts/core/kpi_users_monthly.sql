@@ -1,7 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='month',
           engine='MergeTree()', order_by='(month, source_id, os)',
-          settings={'index_granularity': 64, 'enable_block_number_column': 1, 'enable_block_offset_column': 1},
-          query_settings={'lightweight_delete_mode': 'lightweight_update'},
+          settings={'index_granularity': 64, 'min_bytes_for_wide_part': 0},
           pre_hook="{{ delete_where_any('month not in (select toStartOfMonth(day) from ' ~ ref('kpi_users_daily') ~ ')')
                        if is_incremental() else '' }}") }}
 {% set watermark = incremental_watermark('load_id') %}
