@@ -18,10 +18,9 @@
 {# run_query(sql)'s result, asked once per model run. A model's body and its pre-hooks are rendered
    apart (the body when the node compiles, each hook just before it runs) and ask the same questions
    (watermark, days to recompute, whether a late row or a reload arrived) of the same state, before
-   any statement of the model has run; asking once halves those lookups (~1.2 s of engine time summed
-   over a 10M-visit refresh, bench/build.py). Kept in `graph`, the one object every render of an
-   invocation shares, for this invocation only; lookups of the model's own results after it wrote
-   (delete_where_any) do not go through here. #}
+   any statement of the model has run; asking once halves those lookups (docs/decisions.md). Kept in
+   `graph`, the one object every render of an invocation shares, for this invocation only; lookups of
+   the model's own results after it wrote (delete_where_any) do not go through here. #}
 {% macro run_query_once(sql) -%}
     {%- set memo = graph.setdefault('ecomlytics_run_query_once', {}) -%}
     {%- if memo.get('invocation_id') != invocation_id -%}

@@ -90,8 +90,8 @@ def cached_manifest(project: str, base_args: list[str]):
             _manifests.pop(next(iter(_manifests)))
             gc.unfreeze()  # the dropped manifest's objects become collectable again
         _manifests[key] = result.result
-        # The manifest (hundreds of thousands of objects) lives as long as the process: out of the
-        # collector's generations, every collection during a build stops walking it (cached_manifest).
+        # The manifest (hundreds of thousands of objects) lives as long as the process: frozen out of the
+        # collector's generations, it is no longer walked by every collection during a build.
         gc.collect()
         gc.freeze()
     return _manifests[key]
@@ -101,8 +101,8 @@ def cached_manifest(project: str, base_args: list[str]):
 def fewer_collections(young_threshold: int = 50_000) -> Iterator[None]:
     """Python's cyclic garbage collector runs less often during a dbt invocation, then as before.
     dbt allocates a context of ~600 macros per node; at the default threshold (700 allocations) the
-    collector ran every few milliseconds. With the manifest frozen (cached_manifest) and this, a 10M-visit
-    refresh took 0.4-0.5 s less (3-4%, bench/build.py side by side; docs/benchmarks.md)."""
+    collector ran every few milliseconds. With the manifest frozen (cached_manifest), measured side by
+    side in docs/decisions.md."""
     saved = gc.get_threshold()
     gc.set_threshold(young_threshold, *saved[1:])
     try:

@@ -14,7 +14,7 @@
 -- Patch-part deletes (lightweight update; the delete+insert marts use wide parts and masks instead,
 -- dbt_project.yml): late refunds and rates make a daily refresh supersede a few hundred orders of past
 -- weeks in most monthly partitions, and the post-hook's delete as a mutation waited on every part
--- holding them (1.5 s of a 10M refresh, against 0.1 s so).
+-- holding them (docs/decisions.md).
 -- One row per order that is a sale (not cancelled, with an fx rate: int_orders), attributed to the
 -- buyer's first-touch channel, device and OS, with its money in the base currency (contract section 5).
 -- An order's load_id is the newest load among its inputs (int_order_amounts): a late refund, a new fx
