@@ -24,6 +24,7 @@ MANIFEST_COMMANDS = {"build", "run", "test", "seed"}
 # Commands that build models: with publish (the default) into the shadow of the published databases,
 # swapped in when every node passed (ecomlytics/dbt/publish.py).
 PUBLISHING_COMMANDS = {"build", "run"}
+SELECTION_ARGS = {"--select", "-s", "--exclude", "--selector", "--resource-type", "--exclude-resource-type"}
 PROJECT_SOURCES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt", "analyses")
 _manifests: dict[tuple, object] = {}
 
@@ -238,6 +239,19 @@ def run_dbt(
         # manifest.json is the parse's (same project state); dbt would rewrite it after every run
         # (~0.3 s of serialising the whole manifest, after the last node). run_results.json is kept.
         args.append("--no-write-json")
+    # A complete build records which project built the views and seeds; a refresh of the same project
+    # leaves them as they are (project_state.py).
+    complete_build = (publishing and manifest is not None and command.split()[0] == "build"
+                      and not SELECTION_ARGS.intersection(extra_args or []))
+    static_unchanged = False
+    if complete_build:
+        from ecomlytics.dbt.project_state import STATIC_NODES_EXCLUDED, project_key, unchanged_since_last_build
+        from ecomlytics.warehouse.client import connect
+
+        key = project_key(project_fingerprint(Path(project)), base_args)
+        static_unchanged = not full_refresh and unchanged_since_last_build(connect(), manifest, key)
+        if static_unchanged:
+            args += STATIC_NODES_EXCLUDED
     tracker = NodeProgress(command) if progress and not verbose else None
     callbacks = [tracker.on_event] if tracker else []
     fault = os.environ.get("ECOMLYTICS_FAULT_AT", "")
@@ -256,6 +270,11 @@ def run_dbt(
                                    f"(node log: {state_dir() / 'dbt' / 'logs' / 'dbt.log'})")
     if publishing and result.success:  # dbt's success: every node passed (a failed test fails the run)
         publish_results(result.result.results, full_refresh=full_refresh)
+        if complete_build and not static_unchanged:
+            from ecomlytics.dbt.project_state import record_build
+            from ecomlytics.warehouse.client import connect
+
+            record_build(connect(), key)
     elif full_refresh and result.success and command.split()[0] in PUBLISHING_COMMANDS:  # in place
         from ecomlytics.dbt.publish import drop_shadow_twins
         from ecomlytics.warehouse.client import connect

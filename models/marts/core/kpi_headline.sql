@@ -1,4 +1,4 @@
-{{ config(engine='MergeTree()', order_by='tuple()') }}
+{{ config(engine='MergeTree()', order_by='tuple()', query_settings={'enable_materialized_cte': 1}) }}
 -- The headline figures of the contract, one row. Medians are exact and interpolated
 -- (quantileExactInclusive); the mode of session length is the most frequent whole second,
 -- the smallest on ties. Buyers (for CAC) = int_buyers' rows, one per uid with orders.
@@ -8,7 +8,8 @@ with
     (select avg(mau) from {{ ref('activity_monthly') }}) as mau_mean,
     (select avg(sessions / dau) from {{ ref('activity_daily') }}) as sessions_per_user,
     (select toStartOfMonth(max(buy_ts)) from {{ ref('fct_orders') }}) as last_order_month,
-    six_month_cohorts as (
+    -- read twice: MATERIALIZED computes it once
+    six_month_cohorts as materialized (
         select
             cohort_month,
             sumIf(cohort_buyers, age_month = 0) as buyers,

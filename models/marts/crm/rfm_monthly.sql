@@ -1,6 +1,7 @@
 -- depends_on: {{ ref('int_order_amounts') }}, {{ ref('int_first_touch') }}
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='snapshot_month',
-          engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)') }}
+          engine='MergeTree()', order_by='(snapshot_month, segment, macro_segment)',
+          query_settings={'enable_materialized_cte': 1}) }}
 -- Monthly RFM snapshots: for each month M, as-of date D = first day of the next month and only
 -- orders before D. Macro-segment follows the code, so a segment may appear under two macros.
 -- Incremental by snapshot month: snapshot M reads only orders before D, so a refresh recomputes
@@ -20,7 +21,9 @@ with months as (
     where snapshot_month >= {{ first_month_with_changed_orders(ref('fct_orders'), amounts=ref('int_order_amounts'), first_touch=ref('int_first_touch')) }}
     {% endif %}
 ),
-measures as (
+-- `measures` is read twice (the scores and their quantile thresholds): MATERIALIZED aggregates the
+-- orders once.
+measures as materialized (
     select
         m.snapshot_month as snapshot_month,
         o.uid as uid,

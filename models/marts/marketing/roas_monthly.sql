@@ -1,15 +1,16 @@
-{{ config(engine='MergeTree()', order_by='(month, model, source_id)') }}
+{{ config(engine='MergeTree()', order_by='(month, model, source_id)', query_settings={'enable_materialized_cte': 1}) }}
 -- ROAS per month, source and attribution model (docs/CONTRACT.md section 6): revenue and net revenue
 -- credited by the model (attribution_daily) / the source's costs that month; NULL when the costs are 0.
 -- Every (month, source) with costs or credited orders gets a row for each model. A small table
 -- rebuilt from the daily mart on every build.
-with attributed as (
+-- `attributed` and `spend` are read twice each: MATERIALIZED computes them once.
+with attributed as materialized (
     select toStartOfMonth(day) as month, model, source_id,
            sum(orders) as orders, sum(revenue) as revenue, sum(net_revenue) as net_revenue
     from {{ ref('attribution_daily') }}
     group by month, model, source_id
 ),
-spend as (
+spend as materialized (
     select toStartOfMonth(dt) as month, source_id, sum(costs) as costs
     from {{ ref('stg_costs') }}
     group by month, source_id
