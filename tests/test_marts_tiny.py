@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,7 @@ from typer.testing import CliRunner
 from ecomlytics import settings
 from ecomlytics.cli import app
 from ecomlytics.dbt.publish import shadow_of
-from ecomlytics.dbt.runner import run_dbt
+from ecomlytics.dbt.runner import PROJECT_DIR, PROJECT_SOURCES, run_dbt
 from loaders.ingest import load_files
 from tests.dbt_runs import failed_tests
 
@@ -193,3 +195,48 @@ def test_a_selection_builds_in_place_and_its_full_refresh_drops_the_old_generati
     assert run_dbt("build")  # kpi_daily rebuilt whole in the shadow, then published
     assert tiny.query(sessions.format("marts")).result_rows[0][0] == published
     assert "kpi_daily" in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}
+
+
+def nodes_run() -> set[str]:
+    """unique_ids of the nodes the last dbt invocation ran."""
+    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
+    return {result["unique_id"] for result in results}
+
+
+def test_a_refresh_of_an_unchanged_project_keeps_its_views_and_seeds(tiny, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh changes data, not code: with the project the last complete build had, the views and
+    seeds stay as that build made them (their nodes do not run; the tests on the views do, on the new
+    data). A changed seed, a changed view or a missing one, and the build makes them again
+    (ecomlytics/dbt/project_state.py)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in PROJECT_SOURCES:
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        elif source.exists():
+            shutil.copy2(source, project / name)
+    monkeypatch.setenv("ECOMLYTICS_PROJECT_DIR", str(project))
+    assert run_dbt("build")  # another project than the fixture's build: everything is built
+    assert {"seed.ecomlytics.channels", "model.ecomlytics.stg_visits"} <= nodes_run()
+
+    append_visit(tiny, tmp_path, "5,touch,2018-02-11 08:00:00,2018-02-11 08:03:00,2")
+    assert run_dbt("build")
+    ran = nodes_run()
+    assert not {node for node in ran if node.startswith("seed.") or node.startswith("exposure.")}
+    assert "model.ecomlytics.stg_visits" not in ran and "model.ecomlytics.fct_sessions" in ran
+    assert any(node.startswith("test.ecomlytics.not_empty_stg_visits_device") for node in ran)
+    assert tiny.query("SELECT sum(sessions) FROM marts.kpi_daily").result_rows[0][0] == 6
+
+    statuses = project / "seeds" / "activity_statuses.csv"
+    statuses.write_text(statuses.read_text().replace("\ndormant,", "\ndormant,Asleep ("))
+    assert run_dbt("build")
+    assert "seed.ecomlytics.activity_statuses" in nodes_run()
+    labels = "SELECT activity_label FROM {} WHERE activity_status = 'dormant'"
+    assert tiny.query(labels.format("staging.activity_statuses")).result_rows[0][0].startswith("Asleep (")
+
+    tiny.command("DROP VIEW staging.stg_costs")
+    assert run_dbt("build")
+    assert "model.ecomlytics.stg_costs" in nodes_run()
+    assert tiny.query("SELECT count() FROM staging.stg_costs").result_rows[0][0] == 3
