@@ -201,9 +201,14 @@ def table(described: Description, title: str, dataset: str, groupby: list[str], 
 
 def raw_table(described: Description, title: str, dataset: str, columns: list[str], limit: int = 10000,
               width: int = 12, height: int = 120, search: bool = True, order_by: str | None = None,
-              descending: bool = False) -> Chart:
+              descending: bool = False, money: list[str] | None = None) -> Chart:
+    """``money``: columns shown as amounts in the configured currency (a raw table takes no metric, so
+    the dataset's money metrics do not format its columns; Superset trims them from the dashboard)."""
     params = {"query_mode": "raw", "all_columns": columns, "row_limit": limit, "include_search": search,
               "server_pagination": False, "order_by_cols": [], "allow_render_html": False}
+    if money:
+        params["column_config"] = {column: {"d3NumberFormat": ",.2f", "currencyFormat": {
+            "symbol": CURRENCY_PLACEHOLDER, "symbolPosition": "suffix"}} for column in money}
     # metrics None, not []: the table plugin's raw mode sends none, and [] would make Superset GROUP BY every column.
     query = {"columns": columns, "metrics": None, "row_limit": limit}
     if order_by:
