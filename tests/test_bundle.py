@@ -144,9 +144,9 @@ def test_value_axes_are_titled_with_their_unit() -> None:
 def test_raw_tables_show_money_columns_in_the_configured_currency() -> None:
     """A raw table (rows, no metrics) shows a column that the datasets sum as money with the configured
     currency, as the charts do (the contacts' Monetary): the dataset's money metrics do not reach it."""
-    money_columns = {m["expression"][len("sum("):-1] for d in DATASETS.values() for m in d["metrics"]
-                     if (m.get("currency") or {}).get("symbol") == CURRENCY_PLACEHOLDER
-                     and m["expression"].startswith("sum(") and m["expression"][4:-1].isidentifier()}
+    summed = {m["expression"].removeprefix("sum(").removesuffix(")") for d in DATASETS.values() for m in d["metrics"]
+              if (m.get("currency") or {}).get("symbol") == CURRENCY_PLACEHOLDER and m["expression"].startswith("sum(")}
+    money_columns = {column for column in summed if column.isidentifier()}  # a column, not an expression
     raw = [chart for chart in CHARTS.values() if chart["params"].get("query_mode") == "raw"]
     shown = [(chart, column) for chart in raw for column in chart["params"]["all_columns"] if column in money_columns]
     assert any(column == "monetary" for _, column in shown)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +14,7 @@ from ecomlytics.cli import app
 from ecomlytics.dbt.publish import shadow_of
 from ecomlytics.dbt.runner import PROJECT_DIR, PROJECT_SOURCES, run_dbt
 from loaders.ingest import load_files
-from tests.dbt_runs import failed_tests
+from tests.dbt_runs import failed_tests, nodes_run
 
 VISITS = """Uid,Device,Start Ts,End Ts,Source Id
 1,desktop,2018-01-01 10:00:00,2018-01-01 10:01:00,1
@@ -195,12 +194,6 @@ def test_a_selection_builds_in_place_and_its_full_refresh_drops_the_old_generati
     assert run_dbt("build")  # kpi_daily rebuilt whole in the shadow, then published
     assert tiny.query(sessions.format("marts")).result_rows[0][0] == published
     assert "kpi_daily" in {name for (name,) in tiny.query(tables.format(shadow)).result_rows}
-
-
-def nodes_run() -> set[str]:
-    """unique_ids of the nodes the last dbt invocation ran."""
-    results = json.loads((settings.state_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
-    return {result["unique_id"] for result in results}
 
 
 def test_a_refresh_of_an_unchanged_project_keeps_its_views_and_seeds(tiny, tmp_path: Path,

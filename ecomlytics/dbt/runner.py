@@ -75,13 +75,15 @@ def project_fingerprint(project: Path) -> tuple:
     return tuple(files)
 
 
-def cached_manifest(project: str, base_args: list[str]):
+def cached_manifest(project: str, base_args: list[str], fingerprint: tuple | None = None):
     """The parsed manifest for this project, environment and vars: dbt's documented way to skip
-    parsing (and writing manifest.json) on repeated in-process invocations; None if parsing fails."""
+    parsing (and writing manifest.json) on repeated in-process invocations; None if parsing fails.
+    ``fingerprint``: the project's, when the caller has it already (project_fingerprint)."""
     from dbt.cli.main import dbtRunner
 
-    key = (project, project_fingerprint(Path(project)), tuple(base_args),
-           tuple(sorted(dbt_environment().items())))
+    if fingerprint is None:
+        fingerprint = project_fingerprint(Path(project))
+    key = (project, fingerprint, tuple(base_args), tuple(sorted(dbt_environment().items())))
     if key not in _manifests:
         with scoped_environ(dbt_environment()):
             result = dbtRunner().invoke(["parse", *base_args, "--quiet"])
@@ -234,7 +236,10 @@ def run_dbt(
     args += extra_args or []
     if not verbose and "--quiet" not in args:
         args.append("--quiet")
-    manifest = cached_manifest(project, base_args) if command in MANIFEST_COMMANDS else None
+    manifest = fingerprint = None
+    if command in MANIFEST_COMMANDS:
+        fingerprint = project_fingerprint(Path(project))  # one walk of the project's files, for both keys
+        manifest = cached_manifest(project, base_args, fingerprint)
     if manifest is not None:
         # manifest.json is the parse's (same project state); dbt would rewrite it after every run
         # (~0.3 s of serialising the whole manifest, after the last node). run_results.json is kept.
@@ -248,7 +253,7 @@ def run_dbt(
         from ecomlytics.dbt.project_state import STATIC_NODES_EXCLUDED, project_key, unchanged_since_last_build
         from ecomlytics.warehouse.client import connect
 
-        key = project_key(project_fingerprint(Path(project)), base_args)
+        key = project_key(fingerprint, base_args)
         static_unchanged = not full_refresh and unchanged_since_last_build(connect(), manifest, key)
         if static_unchanged:
             args += STATIC_NODES_EXCLUDED
